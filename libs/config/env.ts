@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/**
+ * Every setting hikhub reads from the environment, validated once at boot.
+ * `.env.example` documents the same keys; keep the two in step (a test checks it).
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off', ''] });
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** "10MiB", "512KiB", "1048576" → bytes. */
+const byteSize = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i, 'expected a size such as 10MiB, 512KiB or 1048576')
+  .transform((text) => parseByteSize(text));
+
+export function parseByteSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  if (!match) throw new Error(`not a size: ${text}`);
+  const units: Record<string, number> = {
+    '': 1, b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3,
+  };
+  const factor = units[(match[2] ?? '').toLowerCase()];
+  if (factor === undefined) throw new Error(`unknown unit in ${text}`);
+  return Math.floor(Number(match[1]) * factor);
+}
+
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a URL starting with ${protocols.join(' or ')}`);
+
+/** A fixed offset (+08:00, -5:00, Z) or an IANA zone name (Europe/Paris). */
+const timeZone = z
+  .string()
+  .trim()
+  .refine((value) => {
+    if (/^(Z|[+-]\d{1,2}(:?\d{2})?)$/.test(value)) return true;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'expected an offset such as +08:00 or an IANA zone such as Europe/Paris');
+
+/** CIDR list such as "10.0.0.0/8, 127.0.0.1, ::1". Kept as text; parsed by the proxy-trust code. */
+const cidrList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP address or CIDR')));
+
+export const commonEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  LOG_LEVEL: logLevel.default('info'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('hikhub'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
+  /** Time between readiness going 503 and servers closing, so load balancers stop routing first. */
+  SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(0),
+});
+
+export const ingestEnvSchema = commonEnvSchema.extend({
+  INGEST_HOST: z.string().default('0.0.0.0'),
+  INGEST_PORT: port.default(8080),
+  INGEST_METRICS_PORT: port.default(9101),
+  INGEST_MAX_BODY: byteSize.default(10 * 1024 * 1024),
+  /** Bodies buffered at once across all requests; past it new requests get 503 instead of growing memory. */
+  INGEST_MAX_INFLIGHT_BYTES: byteSize.default(256 * 1024 * 1024),
+  /** How long the durable write may take before the device is told 503. */
+  INGEST_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().positive().max(10_000).default(1500),
+  TRUSTED_PROXIES: cidrList.default([]),
+});
+
+export const archiverEnvSchema = commonEnvSchema.extend({
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/hikhub'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ARCHIVER_METRICS_PORT: port.default(9102),
+  ARCHIVER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  ARCHIVE_HEARTBEATS: bool.default(false),
+  /** How a device time without an offset is read: unset → occurred_at stays null. */
+  DEVICE_TIME_ZONE: timeZone.optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  MIGRATE_ON_START: bool.default(true),
+  /** How long a job's lock lives without renewal; a crashed archiver's job is re-run after about this long. */
+  ARCHIVER_LOCK_DURATION_MS: z.coerce.number().int().min(100).default(30_000),
+  ARCHIVER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+});
+
+export const migrateEnvSchema = commonEnvSchema.pick({ NODE_ENV: true, LOG_LEVEL: true }).extend({
+  DATABASE_URL: archiverEnvSchema.shape.DATABASE_URL,
+});
+
+export type CommonEnv = z.infer<typeof commonEnvSchema>;
+export type IngestEnv = z.infer<typeof ingestEnvSchema>;
+export type ArchiverEnv = z.infer<typeof archiverEnvSchema>;
+export type MigrateEnv = z.infer<typeof migrateEnvSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment against a schema and report every problem at once, not the first one. */
+export function loadEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  // Empty strings mean "unset" so that `FOO=` in a compose file falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const key = issue.path.join('.') || '(root)';
+        const value = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
+        return `${key}: ${issue.message}${value !== undefined && !/PASSWORD|TOKEN|SECRET|KEY/.test(key) ? ` (got ${JSON.stringify(value)})` : ''}`;
+      }),
+    );
+  }
+  return result.data;
+}

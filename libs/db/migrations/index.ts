@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as eventArchive from './0001_event_archive.js';
+
+/**
+ * Every migration, in order, listed by hand: compiled output needs no directory scan, and a
+ * database that ran a migration this build does not know makes start-up fail (Kysely's rule).
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_event_archive': eventArchive,
+};

@@ -1,0 +1,92 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Table types for Kysely, hand-kept in step with migrations/ (the public schema is documented in docs/archive-schema.md). */
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json = ColumnType<unknown, string, string>;
+
+export interface DevicesTable {
+  id: Generated<string>;
+  device_key: string;
+  mac_address: string | null;
+  ip_address: string | null;
+  remote_address: string | null;
+  serial_number: string | null;
+  model: string | null;
+  device_name: string | null;
+  time_zone: string | null;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
+  last_event_at: Timestamp | null;
+  last_heartbeat_at: Timestamp | null;
+  event_count: ColumnType<string, string | number | undefined, string | number>;
+  heartbeat_count: ColumnType<string, string | number | undefined, string | number>;
+}
+
+export interface EventsTable {
+  id: string;
+  received_at: Timestamp;
+  occurred_at: Timestamp | null;
+  device_time: string | null;
+  event_type: string | null;
+  event_state: string | null;
+  event_family: string;
+  mac_address: string | null;
+  ip_address: string | null;
+  remote_address: string;
+  device_id: string | null;
+  channel_id: number | null;
+  channel_name: string | null;
+  source_path: string;
+  major_event_type: number | null;
+  minor_event_type: number | null;
+  employee_no: string | null;
+  person_name: string | null;
+  card_no: string | null;
+  serial_no: string | null;
+  license_plate: string | null;
+  verify_result: string | null;
+  dedupe_key: string | null;
+  payload: Json;
+  logged_at: Timestamp | null;
+}
+
+export interface EventPicturesTable {
+  id: Generated<string>;
+  event_id: string;
+  position: number;
+  part_name: string | null;
+  path: string;
+  bytes: number;
+  sha256: string;
+  content_type: string;
+}
+
+export interface QuarantinedEventsTable {
+  id: string;
+  received_at: Timestamp;
+  quarantined_at: Generated<Date>;
+  reason: string;
+  reason_code: string;
+  source_path: string;
+  remote_address: string;
+  content_type: string | null;
+  headers: Json;
+  body_path: string;
+  body_bytes: number;
+  body_sha256: string;
+  reprocessed_at: Timestamp | null;
+}
+
+export interface Database {
+  devices: DevicesTable;
+  events: EventsTable;
+  event_pictures: EventPicturesTable;
+  quarantined_events: QuarantinedEventsTable;
+}
+
+export type DeviceRow = Selectable<DevicesTable>;
+export type EventRow = Selectable<EventsTable>;
+export type NewEvent = Insertable<EventsTable>;
+export type EventPictureRow = Selectable<EventPicturesTable>;
+export type QuarantinedEventRow = Selectable<QuarantinedEventsTable>;

@@ -1,0 +1,61 @@
+import { Queue, Worker, UnrecoverableError, type Job, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { fullJitterDelay, FULL_JITTER_BACKOFF } from './backoff.js';
+import { assertHandlersComplete, jobCatalog, jobDefinition, type JobName, type JobPayload } from './catalog.js';
+
+/** BullMQ keeps an event stream per queue; we do not read it, so keep it short (it costs Redis memory per job). */
+const EVENT_STREAM_MAX_LEN = 1_000;
+
+export function createQueue(name: string, connection: Redis, prefix: string): Queue {
+  return new Queue(name, { connection, prefix, streams: { events: { maxLen: EVENT_STREAM_MAX_LEN } } });
+}
+
+/** Validate against the contract, then add with the job's default options. */
+export async function addJob<N extends JobName>(
+  queue: Queue,
+  name: N,
+  payload: JobPayload<N>,
+  options: { jobId?: string; priority?: number; delay?: number } = {},
+): Promise<Job> {
+  const definition = jobDefinition(name);
+  if (definition.queue !== queue.name) throw new Error(`job ${name} belongs on queue ${definition.queue}, not ${queue.name}`);
+  const data = definition.schema.parse(payload);
+  return queue.add(name, data, { ...definition.options, ...options });
+}
+
+export type HandlerMap = Record<string, (payload: never, context: { jobId: string; attempt: number }) => Promise<unknown>>;
+
+/**
+ * A worker bound to the contract: refuses to start with a missing handler, rejects payloads
+ * that do not match the schema (UnrecoverableError: retrying cannot fix them), and applies
+ * each job's backoff policy.
+ */
+export function createContractWorker(
+  queueName: string,
+  handlers: HandlerMap,
+  options: Omit<WorkerOptions, 'settings'> & { connection: Redis },
+): Worker {
+  assertHandlersComplete(queueName, handlers);
+  return new Worker(
+    queueName,
+    async (job: Job) => {
+      const name = job.name as JobName;
+      const definition = jobCatalog[name];
+      const handler = handlers[name];
+      if (!definition || !handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
+      const parsed = definition.schema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`payload does not match ${job.name}: ${parsed.error.message}`);
+      return handler(parsed.data as never, { jobId: job.id ?? '', attempt: job.attemptsMade + 1 });
+    },
+    {
+      ...options,
+      settings: {
+        backoffStrategy: (attemptsMade, type, _error, job) => {
+          const definition = job ? jobCatalog[job.name as JobName] : undefined;
+          if (type !== FULL_JITTER_BACKOFF || !definition) return 1_000;
+          return fullJitterDelay(attemptsMade, definition.backoff);
+        },
+      },
+    },
+  );
+}

@@ -1,0 +1,112 @@
+import express, { type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../libs/logger/logger.js';
+import { handleOpsRequest, type ReadinessCheck } from '../../libs/http/ops-server.js';
+import { uuidV7 } from '../../libs/ids/uuid-v7.js';
+import { KEPT_HEADERS } from '../../libs/jobs/raw-event.js';
+import { TimeoutError } from '../../libs/redis/connection.js';
+import type { EventWriter } from './event-writer.js';
+import { readBody, type InflightBudget } from './read-body.js';
+import type { IngestMetrics, IngestRejectionReason } from './metrics.js';
+
+export interface IngestAppOptions {
+  logger: Logger;
+  registry: Registry;
+  metrics: IngestMetrics;
+  writeEvent: EventWriter;
+  ready: ReadinessCheck;
+  maxBodyBytes: number;
+  budget: InflightBudget;
+  clientAddress: (peer: string | undefined, forwardedFor: string | undefined) => string;
+}
+
+/**
+ * The device-facing app: POST on any path is an event (the original server's catch-all route);
+ * GET /healthz, /readyz and /metrics are for operators. No body parsing happens here — only
+ * streaming, limits and the durable write — so the device gets its answer fast.
+ */
+export function createIngestApp(options: IngestAppOptions): express.Express {
+  const { logger, metrics, budget } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  app.get(['/healthz', '/readyz', '/metrics'], (req, res, next) => {
+    handleOpsRequest(req, res, options.registry, options.ready).then((handled) => (handled ? undefined : next()), next);
+  });
+
+  app.post('/{*path}', (req, res) => {
+    void receiveEvent(req, res);
+  });
+
+  app.use((req, res) => {
+    res.status(405).set('allow', 'POST').type('text/plain').send('Only POST is accepted here\n');
+  });
+
+  async function receiveEvent(req: Request, res: Response): Promise<void> {
+    const started = process.hrtime.bigint();
+    const receivedAt = new Date();
+    const { result, release } = readBody(req, options.maxBodyBytes, budget, (bytes) => metrics.receivedBytes.inc(bytes));
+    metrics.inflightBytes.set(budget.bytes);
+    const outcome = await result;
+    metrics.inflightBytes.set(budget.bytes);
+
+    const answer = (status: number, text: string, reason?: IngestRejectionReason, extraHeaders?: Record<string, string>) => {
+      if (reason) metrics.rejections.inc({ reason });
+      const statusClass = `${Math.floor(status / 100)}xx`;
+      metrics.requests.inc({ status_class: statusClass });
+      metrics.requestDuration.observe({ status_class: statusClass }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (res.headersSent || res.destroyed) return;
+      if (extraHeaders) res.set(extraHeaders);
+      res.status(status).type('text/plain').send(text);
+    };
+
+    switch (outcome.kind) {
+      case 'aborted':
+        // The device went away mid-body: nothing is queued, nobody is listening for an answer.
+        metrics.rejections.inc({ reason: 'aborted' });
+        return;
+      case 'too_large':
+        answer(413, `Body larger than ${options.maxBodyBytes} bytes\n`, 'too_large', { connection: 'close' });
+        return;
+      case 'overloaded':
+        answer(503, 'Busy, retry shortly\n', 'overloaded', { connection: 'close', 'retry-after': '1' });
+        return;
+    }
+
+    const id = uuidV7(receivedAt.getTime());
+    const headers: Record<string, string> = {};
+    for (const name of KEPT_HEADERS) {
+      const value = req.headers[name];
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const queryIndex = req.originalUrl.indexOf('?');
+    const enqueueStarted = process.hrtime.bigint();
+    try {
+      await options.writeEvent(
+        {
+          id,
+          receivedAt: receivedAt.toISOString(),
+          remoteAddress: options.clientAddress(req.socket.remoteAddress, headers['x-forwarded-for']),
+          method: req.method,
+          path: queryIndex === -1 ? req.originalUrl : req.originalUrl.slice(0, queryIndex),
+          query: queryIndex === -1 ? '' : req.originalUrl.slice(queryIndex + 1),
+          headers,
+        },
+        outcome.body,
+      );
+      metrics.enqueueDuration.observe(Number(process.hrtime.bigint() - enqueueStarted) / 1e9);
+      metrics.queuedEvents.inc();
+      answer(200, 'OK\n');
+    } catch (error) {
+      const timedOut = error instanceof TimeoutError;
+      logger.warn({ err: error, eventId: id }, timedOut ? 'redis write timed out' : 'redis write failed');
+      answer(503, 'Event store unavailable, retry later\n', timedOut ? 'enqueue_timeout' : 'redis_unavailable', { 'retry-after': '5' });
+    } finally {
+      release();
+      metrics.inflightBytes.set(budget.bytes);
+    }
+  }
+
+  return app;
+}

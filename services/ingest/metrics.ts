@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
+
+export const INGEST_REJECTION_REASONS = ['too_large', 'aborted', 'overloaded', 'redis_unavailable', 'enqueue_timeout', 'method_not_allowed'] as const;
+export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
+
+export function createIngestMetrics(registry: Registry) {
+  const metrics = {
+    requests: new Counter({
+      name: 'hikhub_ingest_requests_total',
+      help: 'Device POSTs answered, by status class',
+      labelNames: ['status_class'] as const,
+      registers: [registry],
+    }),
+    rejections: new Counter({
+      name: 'hikhub_ingest_rejections_total',
+      help: 'Device POSTs not queued, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    receivedBytes: new Counter({
+      name: 'hikhub_ingest_received_bytes_total',
+      help: 'Body bytes received from devices (queued or not)',
+      registers: [registry],
+    }),
+    queuedEvents: new Counter({
+      name: 'hikhub_ingest_queued_events_total',
+      help: 'Events durably written to Redis and acknowledged to the device',
+      registers: [registry],
+    }),
+    enqueueDuration: new Histogram({
+      name: 'hikhub_ingest_enqueue_duration_seconds',
+      help: 'Time to write an event durably to Redis (body and job)',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'hikhub_ingest_request_duration_seconds',
+      help: 'Time from request start to response, device POSTs only',
+      labelNames: ['status_class'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [registry],
+    }),
+    inflightBytes: new Gauge({
+      name: 'hikhub_ingest_inflight_bytes',
+      help: 'Body bytes held in memory by requests not yet answered',
+      registers: [registry],
+    }),
+  };
+  // Zero every series up front so dashboards and alerts see them before the first failure.
+  for (const statusClass of ['2xx', '4xx', '5xx']) {
+    metrics.requests.inc({ status_class: statusClass }, 0);
+  }
+  for (const reason of INGEST_REJECTION_REASONS) metrics.rejections.inc({ reason }, 0);
+  return metrics;
+}
+
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>;

@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+
+export type BodyOutcome =
+  | { kind: 'complete'; body: Buffer }
+  | { kind: 'too_large' }
+  | { kind: 'overloaded' }
+  | { kind: 'aborted' };
+
+/** A shared cap on body bytes held in memory by all requests of this process. */
+export class InflightBudget {
+  private used = 0;
+  constructor(readonly limit: number) {}
+  get bytes(): number {
+    return this.used;
+  }
+  tryReserve(bytes: number): boolean {
+    if (this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+  release(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
+
+/**
+ * Reads the whole body into memory, bounded twice: by the per-request limit (→ 413) and by
+ * the process-wide in-flight budget (→ 503). A request that is aborted, or ends short of its
+ * Content-Length, yields `aborted`, so nothing is queued for it. Bytes are reserved as they
+ * arrive and released by the caller through `release` once the event is written.
+ */
+export function readBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  budget: InflightBudget,
+  onBytes: (bytes: number) => void,
+): { result: Promise<BodyOutcome>; release: () => void } {
+  let reserved = 0;
+  const release = () => {
+    budget.release(reserved);
+    reserved = 0;
+  };
+  const result = new Promise<BodyOutcome>((resolve) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) return resolve({ kind: 'too_large' });
+
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const finish = (outcome: BodyOutcome) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('aborted', onAborted);
+      req.off('error', onAborted);
+      req.off('close', onClose);
+      if (outcome.kind !== 'complete') {
+        release();
+        req.pause();
+      }
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      onBytes(chunk.length);
+      if (received > maxBytes) return finish({ kind: 'too_large' });
+      if (!budget.tryReserve(chunk.length)) return finish({ kind: 'overloaded' });
+      reserved += chunk.length;
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      // Node's parser only ends a request with a Content-Length once every byte arrived;
+      // the check stands guard should that ever change.
+      if (Number.isFinite(declared) && received !== declared) return finish({ kind: 'aborted' });
+      finish({ kind: 'complete', body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received) });
+    };
+    const onAborted = () => finish({ kind: 'aborted' });
+    const onClose = () => {
+      if (!req.complete) finish({ kind: 'aborted' });
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('aborted', onAborted);
+    req.on('error', onAborted);
+    req.on('close', onClose);
+  });
+  return { result, release };
+}

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestIngest } from '../helpers/ingest.js';
+import { buildPost, sendRaw } from '../helpers/raw-http.js';
+import { PrivateRedis } from '../helpers/redis-server.js';
+
+const XML = '<EventNotificationAlert><eventType>VMD</eventType></EventNotificationAlert>';
+
+async function timedPost(port: number) {
+  const started = Date.now();
+  const response = await sendRaw(port, buildPost('/outage', XML), { timeoutMs: 5_000 });
+  return { status: response?.status, ms: Date.now() - started };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('ingest when Redis fails (private redis-server)', () => {
+  let redis: PrivateRedis;
+  let ingest: Awaited<ReturnType<typeof startTestIngest>>;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    ingest = await startTestIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: 'outage' });
+  });
+
+  afterAll(async () => {
+    await ingest?.stop();
+    await redis?.stop();
+  });
+
+  const readyz = async () => (await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status;
+
+  it('answers 200 while Redis is up', async () => {
+    expect((await timedPost(ingest.port)).status).toBe(200);
+  });
+
+  it('answers 503 within 2 s when Redis hangs (frozen process, connection open)', async () => {
+    redis.freeze();
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, () => timedPost(ingest.port)));
+      for (const result of results) {
+        expect(result.status).toBe(503);
+        expect(result.ms).toBeLessThan(2_000);
+      }
+    } finally {
+      redis.thaw();
+    }
+  });
+
+  it('answers 503 within 2 s when Redis is gone, reports not ready, and recovers when it returns', async () => {
+    await redis.kill();
+    await waitFor(async () => (await readyz()) === 503);
+    const down = await timedPost(ingest.port);
+    expect(down.status).toBe(503);
+    expect(down.ms).toBeLessThan(2_000);
+
+    await redis.launch();
+    await waitFor(async () => (await readyz()) === 200);
+    expect((await timedPost(ingest.port)).status).toBe(200);
+  });
+});
