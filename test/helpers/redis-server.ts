@@ -45,6 +45,7 @@ export class PrivateRedis {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const client = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      client.on('error', () => {});
       try {
         await client.connect();
         await client.ping();

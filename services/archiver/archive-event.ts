@@ -1,0 +1,101 @@
+import { UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Db } from '../../libs/db/database.js';
+import { ParseFailure } from '../../libs/hikvision/event-model.js';
+import { parseRequest } from '../../libs/hikvision/parse-request.js';
+import { BodyMissingError, deleteBody, readBody } from '../../libs/jobs/body-store.js';
+import type { RawEvent } from '../../libs/jobs/raw-event.js';
+import type { Logger } from '../../libs/logger/logger.js';
+import type { DailyLogs } from './daily-logs.js';
+import { deviceKeyOf, insertEvent, isAlreadyHandled, isEventLogged, markEventLogged, recordHeartbeat } from './event-repository.js';
+import type { ArchiveOutcome, ArchiverMetrics } from './metrics.js';
+import type { PictureStore } from './picture-store.js';
+import type { Quarantine } from './quarantine.js';
+
+export interface ArchiveDependencies {
+  db: Db;
+  redis: Redis;
+  pictures: PictureStore;
+  logs: DailyLogs;
+  quarantine: Quarantine;
+  metrics: ArchiverMetrics;
+  logger: Logger;
+  archiveHeartbeats: boolean;
+  defaultTimeZone: string | undefined;
+}
+
+/**
+ * Archive one raw event, safe to run any number of times for the same job:
+ * pictures first (deterministic names), then one transaction for device + event + pictures,
+ * then the daily log lines (once, tracked by events.logged_at), and only then the body leaves Redis.
+ */
+export function createArchiveHandler(deps: ArchiveDependencies) {
+  const { db, redis, metrics } = deps;
+
+  return async function archiveEvent(raw: RawEvent): Promise<{ outcome: ArchiveOutcome }> {
+    const started = process.hrtime.bigint();
+    const finish = (outcome: ArchiveOutcome, family: string) => {
+      metrics.events.inc({ outcome, family });
+      metrics.jobDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      return { outcome };
+    };
+
+    let body: Buffer;
+    try {
+      body = await readBody(redis, raw.body.key, raw.body.chunks);
+    } catch (error) {
+      if (!(error instanceof BodyMissingError)) throw error;
+      // The body goes only after a commit: a job that finds it gone already did its work.
+      if (await isAlreadyHandled(db, raw.id)) return finish('already_archived', 'unknown');
+      throw new UnrecoverableError(`body of event ${raw.id} is missing from Redis and the event was never archived`);
+    }
+
+    let parsed;
+    try {
+      parsed = await parseRequest({ contentType: raw.headers['content-type'], body, defaultTimeZone: deps.defaultTimeZone });
+    } catch (error) {
+      if (!(error instanceof ParseFailure)) throw error;
+      await deps.quarantine(raw, body, error.reason, error.code);
+      metrics.parseFailures.inc({ code: error.code });
+      deps.logger.warn({ eventId: raw.id, path: raw.path, code: error.code, reason: error.reason }, 'event quarantined');
+      await deleteBody(redis, raw.body.key);
+      return finish('quarantined', 'unknown');
+    }
+
+    const { event } = parsed;
+    if (event.isHeartbeat && !deps.archiveHeartbeats) {
+      await recordHeartbeat(db, {
+        key: deviceKeyOf(event, raw.remoteAddress),
+        event,
+        remoteAddress: raw.remoteAddress,
+        seenAt: new Date(raw.receivedAt),
+      });
+      await deleteBody(redis, raw.body.key);
+      return finish('heartbeat', event.family);
+    }
+
+    const receivedAt = new Date(raw.receivedAt);
+    const stored = await deps.pictures.save(raw.id, receivedAt, parsed.pictures);
+    const writeStarted = process.hrtime.bigint();
+    const result = await insertEvent(db, raw, event, stored, { countAsHeartbeat: event.isHeartbeat });
+    metrics.dbWriteDuration.observe(Number(process.hrtime.bigint() - writeStarted) / 1e9);
+
+    if (result === 'duplicate') {
+      // Same event resent by the device under a new request: the first copy keeps its pictures.
+      await deps.pictures.remove(stored);
+      await deleteBody(redis, raw.body.key);
+      return finish('duplicate', event.family);
+    }
+
+    if (result === 'inserted' || !(await isEventLogged(db, raw.id))) {
+      await deps.logs.write(raw, event, stored);
+      await markEventLogged(db, raw.id);
+    }
+    if (result === 'inserted') {
+      metrics.pictureBytes.inc(stored.reduce((sum, picture) => sum + picture.bytes, 0));
+      metrics.eventLag.observe((Date.now() - receivedAt.getTime()) / 1000);
+    }
+    await deleteBody(redis, raw.body.key);
+    return finish(result === 'inserted' ? 'archived' : 'already_archived', event.family);
+  };
+}

@@ -1,0 +1,90 @@
+import type { ArchiverEnv } from '../../libs/config/env.js';
+import { createDb, ensureDatabaseExists, isDatabaseReady } from '../../libs/db/database.js';
+import { assertMigrated, migrateToLatest } from '../../libs/db/migrator.js';
+import { startOpsServer } from '../../libs/http/ops-server.js';
+import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
+import { createContractWorker, createQueue } from '../../libs/jobs/queues.js';
+import type { RunningService } from '../../libs/lifecycle/run-services.js';
+import type { Logger } from '../../libs/logger/logger.js';
+import { createRegistry } from '../../libs/metrics/registry.js';
+import { createWorkerConnection, isRedisReady } from '../../libs/redis/connection.js';
+import { createArchiveHandler } from './archive-event.js';
+import { createDailyLogs } from './daily-logs.js';
+import { createArchiverMetrics, registerQueueDepth } from './metrics.js';
+import { createPictureStore } from './picture-store.js';
+import { createQuarantine } from './quarantine.js';
+
+export interface RunningArchiver extends RunningService {
+  metricsPort: number;
+}
+
+export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<RunningArchiver> {
+  if (await ensureDatabaseExists(env.DATABASE_URL)) logger.info('database created');
+  const db = createDb(env.DATABASE_URL, env.DB_POOL_SIZE);
+  if (env.MIGRATE_ON_START) await migrateToLatest(db, logger);
+  else await assertMigrated(db);
+
+  const registry = createRegistry('archiver');
+  const metrics = createArchiverMetrics(registry);
+  const redis = createWorkerConnection(env.REDIS_URL, 'hikhub-archiver');
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX);
+  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  registerQueueDepth(registry, [queue]);
+
+  const archiveEvent = createArchiveHandler({
+    db,
+    redis,
+    pictures: createPictureStore(env.DATA_DIR),
+    logs: createDailyLogs(env.DATA_DIR),
+    quarantine: createQuarantine(db, env.DATA_DIR),
+    metrics,
+    logger,
+    archiveHeartbeats: env.ARCHIVE_HEARTBEATS,
+    defaultTimeZone: env.DEVICE_TIME_ZONE,
+  });
+
+  const worker = createContractWorker(
+    EVENTS_QUEUE,
+    { 'event.archive': archiveEvent },
+    {
+      connection: createWorkerConnection(env.REDIS_URL, 'hikhub-archiver-worker'),
+      prefix: env.QUEUE_PREFIX,
+      concurrency: env.ARCHIVER_CONCURRENCY,
+      lockDuration: env.ARCHIVER_LOCK_DURATION_MS,
+      stalledInterval: env.ARCHIVER_STALLED_INTERVAL_MS,
+      // A job whose archiver died twice mid-run is parked as failed (its body stays) instead of crash-looping.
+      maxStalledCount: 2,
+    },
+  );
+  worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+    metrics.jobFailures.inc({ final: String(final) });
+    logger[final ? 'error' : 'warn']({ eventId: job.id, attempt: job.attemptsMade, err: error.message }, final ? 'archive failed for good' : 'archive attempt failed, will retry');
+  });
+  worker.on('stalled', (jobId) => logger.warn({ eventId: jobId }, 'job stalled, it will run again'));
+
+  let draining = false;
+  const ready = async () => !draining && worker.isRunning() && (await isRedisReady(redis)) && (await isDatabaseReady(db));
+  const ops = await startOpsServer({ port: env.ARCHIVER_METRICS_PORT, registry, ready });
+  logger.info({ concurrency: env.ARCHIVER_CONCURRENCY, metricsPort: ops.port }, 'archiver running');
+
+  return {
+    name: 'archiver',
+    metricsPort: ops.port,
+    drain: () => {
+      draining = true;
+    },
+    stop: async () => {
+      draining = true;
+      // close() lets active jobs finish; a job cut short by the shutdown deadline goes back to the queue as stalled.
+      await worker.close();
+      await queue.close();
+      await redis.quit().catch(() => redis.disconnect());
+      await db.destroy();
+      await ops.close();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HikvisionEvent } from '../../libs/hikvision/event-model.js';
+import type { RawEvent } from '../../libs/jobs/raw-event.js';
+import type { StoredPicture } from './picture-store.js';
+
+/**
+ * The original server's daily logs, kept file-compatible:
+ *   logs/hikvision_events_YYYY-MM-DD.log  one JSON line per archived event
+ *   logs/Access Log YYYY-MM-DD.log         one readable line per access-control event
+ * Each line goes out in a single O_APPEND write, which the kernel applies atomically on a local
+ * file system, so several archiver replicas never interleave or tear lines (see docs/operations).
+ * Days follow the server's local time zone (TZ), as the original's did.
+ */
+export function createDailyLogs(dataDir: string) {
+  const directory = join(dataDir, 'logs');
+  let directoryReady: Promise<unknown> | undefined;
+
+  const append = async (fileName: string, line: string) => {
+    directoryReady ??= mkdir(directory, { recursive: true });
+    await directoryReady;
+    await appendFile(join(directory, fileName), `${line.replace(/[\r\n]+/g, ' ')}\n`);
+  };
+
+  return {
+    async write(raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]): Promise<void> {
+      const receivedAt = new Date(raw.receivedAt);
+      const day = localDay(receivedAt);
+      await append(`hikvision_events_${day}.log`, JSON.stringify(eventLogRecord(raw, event, pictures)));
+      if (event.family === 'access_control') {
+        await append(`Access Log ${day}.log`, accessLogLine(raw, event, pictures));
+      }
+    },
+  };
+}
+
+export type DailyLogs = ReturnType<typeof createDailyLogs>;
+
+export function localDay(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+export function eventLogRecord(raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]) {
+  return {
+    id: raw.id,
+    received_at: raw.receivedAt,
+    remote_address: raw.remoteAddress,
+    path: raw.path,
+    event_type: event.eventType,
+    event_state: event.eventState,
+    device_time: event.deviceTime,
+    occurred_at: event.occurredAt?.toISOString() ?? null,
+    mac_address: event.macAddress,
+    ip_address: event.ipAddress,
+    channel_id: event.channelId,
+    pictures: pictures.map((picture) => picture.path),
+    payload: event.document,
+  };
+}
+
+/** "2023-12-01T02:48:43+08:00 | device cam 3 (bc:5e:33:5c:3a:db) | employee 3 | Boss | face verified | pictures/…jpg" */
+export function accessLogLine(raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]): string {
+  const device = [event.deviceName, event.macAddress ?? event.ipAddress ?? raw.remoteAddress].filter(Boolean);
+  const deviceText = device.length === 2 ? `${device[0]} (${device[1]})` : (device[0] ?? 'unknown');
+  return [
+    event.deviceTime ?? raw.receivedAt,
+    `device ${deviceText}`,
+    `employee ${event.employeeNo ?? '-'}`,
+    event.personName ?? '-',
+    event.verifyResult ?? '-',
+    pictures[0]?.path ?? 'no picture',
+  ].join(' | ');
+}
