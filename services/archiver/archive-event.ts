@@ -80,6 +80,10 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
     const result = await insertEvent(db, raw, event, stored, { countAsHeartbeat: event.isHeartbeat });
     metrics.dbWriteDuration.observe(Number(process.hrtime.bigint() - writeStarted) / 1e9);
 
+    if (result === 'duplicate_pictures_adopted') {
+      await deleteBody(redis, raw.body.key);
+      return finish('duplicate', event.family);
+    }
     if (result === 'duplicate') {
       // Same event resent by the device under a new request: the first copy keeps its pictures.
       await deps.pictures.remove(stored);

@@ -64,7 +64,9 @@ export type InsertResult =
   /** This very event id is already archived (the job ran before and its ack was lost). */
   | 'already_archived'
   /** The device sent the same event again (same dedupe key) under a new request. */
-  | 'duplicate';
+  | 'duplicate'
+  /** A resend that carries the pictures the first copy lacked: they are attached to the first copy. */
+  | 'duplicate_pictures_adopted';
 
 /** One transaction: the device, the event row and its pictures — all or nothing. */
 export async function insertEvent(
@@ -115,24 +117,18 @@ export async function insertEvent(
       .executeTakeFirst();
     if (!inserted) {
       const same = await trx.selectFrom('events').select('id').where('id', '=', raw.id).executeTakeFirst();
-      return same ? 'already_archived' : 'duplicate';
+      if (same) return 'already_archived';
+      if (!pictures.length || event.dedupeKey === null) return 'duplicate';
+      // Loses nothing: a first copy without pictures (e.g. the JSON alone) gets the resend's pictures.
+      const first = await trx.selectFrom('events').select('id').where('dedupe_key', '=', event.dedupeKey).forUpdate().executeTakeFirst();
+      if (!first) return 'duplicate';
+      const existing = await trx.selectFrom('event_pictures').select('path').where('event_id', '=', first.id).execute();
+      if (existing.some((row) => pictures.some((picture) => picture.path === row.path))) return 'duplicate_pictures_adopted'; // this job ran before
+      if (existing.length) return 'duplicate';
+      await insertPictures(trx, first.id, pictures);
+      return 'duplicate_pictures_adopted';
     }
-    if (pictures.length) {
-      await trx
-        .insertInto('event_pictures')
-        .values(
-          pictures.map((picture) => ({
-            event_id: raw.id,
-            position: picture.index,
-            part_name: picture.partName,
-            path: picture.path,
-            bytes: picture.bytes,
-            sha256: picture.sha256,
-            content_type: picture.contentType,
-          })),
-        )
-        .execute();
-    }
+    await insertPictures(trx, raw.id, pictures);
     await trx
       .updateTable('devices')
       .set({ event_count: sql`event_count + 1` })
@@ -140,6 +136,24 @@ export async function insertEvent(
       .execute();
     return 'inserted';
   });
+}
+
+async function insertPictures(db: Db, eventId: string, pictures: StoredPicture[]): Promise<void> {
+  if (!pictures.length) return;
+  await db
+    .insertInto('event_pictures')
+    .values(
+      pictures.map((picture) => ({
+        event_id: eventId,
+        position: picture.index,
+        part_name: picture.partName,
+        path: picture.path,
+        bytes: picture.bytes,
+        sha256: picture.sha256,
+        content_type: picture.contentType,
+      })),
+    )
+    .execute();
 }
 
 export async function isEventLogged(db: Db, eventId: string): Promise<boolean> {

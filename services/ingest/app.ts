@@ -97,7 +97,8 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
       );
       metrics.enqueueDuration.observe(Number(process.hrtime.bigint() - enqueueStarted) / 1e9);
       metrics.queuedEvents.inc();
-      answer(200, 'OK\n');
+      // The id lets an integrator or a test find the archived row; devices ignore it.
+      answer(200, 'OK\n', undefined, { 'x-event-id': id });
     } catch (error) {
       const timedOut = error instanceof TimeoutError;
       logger.warn({ err: error, eventId: id }, timedOut ? 'redis write timed out' : 'redis write failed');
