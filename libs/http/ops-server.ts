@@ -67,11 +67,18 @@ export async function startOpsServer(options: {
   };
 }
 
-/** Stop accepting, let in-flight requests finish, drop idle keep-alive sockets. */
+/**
+ * Stop accepting, let in-flight requests finish, and drop keep-alive sockets as soon as they go
+ * idle (devices keep connections open; waiting for keepAliveTimeout would stall the shutdown).
+ */
 export function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
-    server.close(() => resolve());
+    const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+    server.close(() => {
+      clearInterval(sweeper);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

@@ -12,6 +12,7 @@ import { createArchiveHandler } from './archive-event.js';
 import { createDailyLogs } from './daily-logs.js';
 import { createArchiverMetrics, registerQueueDepth } from './metrics.js';
 import { createPictureStore } from './picture-store.js';
+import { createOrphanBodySweeper } from './orphan-bodies.js';
 import { createQuarantine } from './quarantine.js';
 
 export interface RunningArchiver extends RunningService {
@@ -66,6 +67,17 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
   });
   worker.on('stalled', (jobId) => logger.warn({ eventId: jobId }, 'job stalled, it will run again'));
 
+  const orphanSweeper = createOrphanBodySweeper({
+    redis,
+    queue,
+    prefix: env.QUEUE_PREFIX,
+    dataDir: env.DATA_DIR,
+    minAgeMs: 60 * 60_000,
+    counter: metrics.orphanBodies,
+    logger,
+  });
+  orphanSweeper.start(10 * 60_000);
+
   let draining = false;
   const ready = async () => !draining && worker.isRunning() && (await isRedisReady(redis)) && (await isDatabaseReady(db));
   const ops = await startOpsServer({ port: env.ARCHIVER_METRICS_PORT, registry, ready });
@@ -81,6 +93,7 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
       draining = true;
       // close() lets active jobs finish; a job cut short by the shutdown deadline goes back to the queue as stalled.
       await worker.close();
+      await orphanSweeper.stop();
       await queue.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.destroy();

@@ -45,6 +45,11 @@ export function createArchiverMetrics(registry: Registry) {
       help: 'Picture bytes written to disk',
       registers: [registry],
     }),
+    orphanBodies: new Counter({
+      name: 'hikhub_archiver_orphan_bodies_total',
+      help: 'Event bodies found in Redis without a job, moved to quarantine/orphans on disk',
+      registers: [registry],
+    }),
     eventLag: new Histogram({
       name: 'hikhub_archiver_event_lag_seconds',
       help: 'Time from ingest receiving an event to the archiver committing it',

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { writeFileAtomic } from '../../libs/files/atomic-write.js';
+import { uuidV7Time } from '../../libs/ids/uuid-v7.js';
+import { readBody } from '../../libs/jobs/body-store.js';
+import type { Logger } from '../../libs/logger/logger.js';
+import type { Counter } from 'prom-client';
+
+/**
+ * A body whose job no longer exists is an orphan: ingest wrote it and then lost Redis before the
+ * job was added (the device was answered 503 and will resend), or the failed-job retention trimmed
+ * the job. Orphans older than `minAgeMs` are moved to DATA_DIR/quarantine/orphans/<id>.bin and
+ * removed from Redis, so Redis memory cannot leak and no bytes are dropped.
+ */
+export function createOrphanBodySweeper(options: {
+  redis: Redis;
+  queue: Queue;
+  prefix: string;
+  dataDir: string;
+  minAgeMs: number;
+  counter: Counter<string>;
+  logger: Logger;
+}) {
+  const { redis, queue, prefix, dataDir, minAgeMs, counter, logger } = options;
+  const keyPrefix = `${prefix}:body:`;
+
+  async function sweep(now = Date.now()): Promise<number> {
+    let moved = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const id = key.slice(keyPrefix.length);
+        const createdAt = uuidV7Time(id);
+        if (createdAt === null || now - createdAt < minAgeMs) continue;
+        if (await queue.getJob(id)) continue;
+        const chunks = await redis.hlen(key);
+        const body = await readBody(redis, key, chunks).catch(() => null);
+        if (body === null) continue;
+        await writeFileAtomic(join(dataDir, 'quarantine', 'orphans', `${id}.bin`), body);
+        await redis.unlink(key);
+        counter.inc();
+        moved += 1;
+        logger.warn({ eventId: id, bytes: body.length }, 'orphaned event body moved to quarantine/orphans');
+      }
+    } while (cursor !== '0');
+    return moved;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  return {
+    sweep,
+    start(intervalMs: number) {
+      timer = setInterval(() => {
+        running ??= sweep()
+          .catch((error: unknown) => logger.warn({ err: error }, 'orphan body sweep failed'))
+          .finally(() => {
+            running = undefined;
+          });
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
