@@ -126,10 +126,14 @@ describe('archiver against the real Redis and Postgres', async () => {
     await post('/weird', garbage, 'application/octet-stream');
     await post('/config', '<HttpHostNotificationList><HttpHostNotification><id>1</id></HttpHostNotification></HttpHostNotificationList>');
     await drained();
+    // `curl -X POST` with no body, as the deployment guide's smoke test does.
+    expect((await sendRaw(ingest.port, 'POST /smoke HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))?.status).toBe(200);
+    await drained();
     const rows = await db.selectFrom('quarantined_events').selectAll().orderBy('received_at').execute();
     expect(rows.map((row) => [row.source_path, row.reason_code])).toEqual([
       ['/weird', 'unsupported_content_type'],
       ['/config', 'not_an_event'],
+      ['/smoke', 'empty_body'],
     ]);
     expect((await readFile(join(world.dataDir, rows[0]!.body_path))).equals(garbage)).toBe(true);
     expect(rows[0]!.body_sha256).toBe(createHash('sha256').update(garbage).digest('hex'));
