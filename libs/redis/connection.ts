@@ -67,3 +67,19 @@ export function waitUntilReady(redis: Redis, ms: number): Promise<boolean> {
     redis.once('ready', onReady);
   });
 }
+
+/**
+ * BullMQ loses jobs when Redis evicts keys (its production guide: noeviction is the only safe
+ * policy). Say so loudly at boot; managed Redis that forbids CONFIG is given the benefit of the doubt.
+ */
+export async function checkEvictionPolicy(redis: Redis, log: { error: (obj: object, msg: string) => void }): Promise<string | null> {
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+    if (policy && policy !== 'noeviction') {
+      log.error({ policy }, 'Redis maxmemory-policy is not noeviction: queued events can be evicted and lost; set maxmemory-policy noeviction');
+    }
+    return policy ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -7,7 +7,7 @@ import { createContractWorker, createQueue } from '../../libs/jobs/queues.js';
 import type { RunningService } from '../../libs/lifecycle/run-services.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
-import { createWorkerConnection, isRedisReady } from '../../libs/redis/connection.js';
+import { createWorkerConnection, checkEvictionPolicy, isRedisReady } from '../../libs/redis/connection.js';
 import { createArchiveHandler } from './archive-event.js';
 import { createDailyLogs } from './daily-logs.js';
 import { createArchiverMetrics, registerQueueDepth } from './metrics.js';
@@ -66,6 +66,8 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
     logger[final ? 'error' : 'warn']({ eventId: job.id, attempt: job.attemptsMade, err: error.message }, final ? 'archive failed for good' : 'archive attempt failed, will retry');
   });
   worker.on('stalled', (jobId) => logger.warn({ eventId: jobId }, 'job stalled, it will run again'));
+
+  void checkEvictionPolicy(redis, logger);
 
   const orphanSweeper = createOrphanBodySweeper({
     redis,

@@ -8,7 +8,7 @@ import type { RunningService } from '../../libs/lifecycle/run-services.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { redactUrl } from '../../libs/config/redact-url.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
-import { createProducerConnection, isRedisReady, waitUntilReady } from '../../libs/redis/connection.js';
+import { createProducerConnection, checkEvictionPolicy, isRedisReady, waitUntilReady } from '../../libs/redis/connection.js';
 import { createIngestApp } from './app.js';
 import { createClientAddressResolver } from './client-address.js';
 import { createEventWriter } from './event-writer.js';
@@ -30,6 +30,8 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
 
   // Serve even when Redis is down at boot: devices get 503 (and retry) and /readyz says why.
   if (!(await waitUntilReady(redis, 5_000))) logger.error({ redis: redactUrl(env.REDIS_URL) }, 'redis not reachable yet; answering 503 until it is');
+
+  void checkEvictionPolicy(redis, logger);
 
   let draining = false;
   const ready = async () => !draining && (await isRedisReady(redis));

@@ -64,3 +64,23 @@ describe('ingest when Redis fails (private redis-server)', () => {
     expect((await timedPost(ingest.port)).status).toBe(200);
   });
 });
+
+describe('ingest started while Redis is down', () => {
+  it('serves 503 and reports not ready, then works once Redis appears', async () => {
+    const redis = await PrivateRedis.start();
+    await redis.kill();
+    const ingest = await startTestIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: 'late-redis' });
+    try {
+      expect((await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status).toBe(503);
+      const down = await timedPost(ingest.port);
+      expect(down.status).toBe(503);
+      expect(down.ms).toBeLessThan(2_000);
+      await redis.launch();
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status === 200);
+      expect((await timedPost(ingest.port)).status).toBe(200);
+    } finally {
+      await ingest.stop();
+      await redis.stop();
+    }
+  });
+});
