@@ -1,0 +1,124 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fixturesDir } from '../test/helpers/fixtures.js';
+
+/** The three body sizes the issue's Redis budget is stated for (the same ones test/integration/redis-memory checks). */
+export const XML_EVENT_BYTES = 1_500;
+export const FACE_EVENT_BYTES = 61_440;
+export const PARKING_EVENT_BYTES = 505_636;
+
+export const FACE_BOUNDARY = 'MIME_boundary';
+export const FACE_CONTENT_TYPE = `multipart/form-data; boundary=${FACE_BOUNDARY}`;
+
+const FACE_FIXTURE = path.join(fixturesDir, 'smartacesso__face_terminal_AccessControllerEvent_event_log.json');
+
+/** Used when ../shared/fixtures is absent: the same AccessControllerEvent, shortened. */
+const FALLBACK_FACE_EVENT = {
+  ipAddress: '192.168.15.133',
+  portNo: 8090,
+  protocol: 'HTTP',
+  macAddress: 'bc:5e:33:5c:3a:db',
+  channelID: 1,
+  dateTime: '2023-12-01T02:48:43+08:00',
+  activePostCount: 1,
+  eventType: 'AccessControllerEvent',
+  eventState: 'active',
+  eventDescription: 'Access Controller Event',
+  AccessControllerEvent: {
+    deviceName: 'cam 3',
+    majorEventType: 5,
+    subEventType: 75,
+    cardNo: '1768',
+    cardType: 1,
+    name: 'Boss',
+    cardReaderNo: 1,
+    employeeNoString: '3',
+    serialNo: 42,
+    userType: 'normal',
+    currentVerifyMode: 'cardOrFace',
+    mask: 'no',
+    picturesNumber: 1,
+    FaceRect: { height: 0.304, width: 0.496, x: 0.5, y: 0.487 },
+  },
+};
+
+let faceTemplate: { source: 'fixture' | 'built-in'; event: Record<string, unknown> } | undefined;
+
+function template() {
+  if (!faceTemplate) {
+    faceTemplate = existsSync(FACE_FIXTURE)
+      ? { source: 'fixture', event: JSON.parse(readFileSync(FACE_FIXTURE, 'utf8')) as Record<string, unknown> }
+      : { source: 'built-in', event: FALLBACK_FACE_EVENT };
+  }
+  return faceTemplate;
+}
+
+/** Where the event_log JSON comes from: the captured face terminal event, or the built-in copy. */
+export function faceEventSource(): 'fixture' | 'built-in' {
+  return template().source;
+}
+
+/** The event_log document of a face terminal, with its own serialNo (the archiver's dedupe key is device + serialNo). */
+export function faceEventLog(serialNo: number): string {
+  const event = structuredClone(template().event);
+  const access = event.AccessControllerEvent;
+  if (access && typeof access === 'object') (access as Record<string, unknown>).serialNo = serialNo;
+  // The terminal's own layout: a tab after each colon, tab indentation.
+  return JSON.stringify(event, null, '\t').replace(/":\s/g, '":\t');
+}
+
+/** JPEG-looking bytes: SOI + JFIF APP0 header, deterministic filler without 0xFF, EOI. */
+export function jpegLikeBytes(size: number): Buffer {
+  const header = Buffer.from([
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+  ]);
+  const picture = Buffer.alloc(Math.max(size, header.length + 2));
+  header.copy(picture);
+  let state = 0x2545f491;
+  for (let i = header.length; i < picture.length - 2; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    picture[i] = (state >>> 0) % 255; // never 0xFF: no stray JPEG markers
+  }
+  picture[picture.length - 2] = 0xff;
+  picture[picture.length - 1] = 0xd9;
+  return picture;
+}
+
+function partHeaders(lines: string[]): string {
+  return `--${FACE_BOUNDARY}\r\n${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/**
+ * A face terminal's event POST as the device sends it: part `event_log` (AccessControllerEvent JSON)
+ * and part `Picture` (image/jpeg). The picture is sized so the whole body is `totalBytes` long.
+ */
+export function faceEventBody(serialNo = 42, totalBytes = FACE_EVENT_BYTES): Buffer {
+  const json = Buffer.from(faceEventLog(serialNo));
+  const jsonHead = partHeaders([
+    'Content-Disposition: form-data; name="event_log"',
+    'Content-Type: application/json',
+    `Content-Length: ${json.length}`,
+  ]);
+  const trailer = `\r\n--${FACE_BOUNDARY}--\r\n\r\n`;
+  const pictureHead = (bytes: number) =>
+    partHeaders([
+      'Content-Disposition: form-data; name="Picture"; filename="Picture.jpg"',
+      'Content-Type: image/jpeg',
+      `Content-Length: ${bytes}`,
+      'Content-ID: pictureImage',
+    ]);
+  const fixed = Buffer.byteLength(jsonHead) + json.length + 2 + Buffer.byteLength(trailer);
+  // The picture's Content-Length header grows with its own digits: settle the size in two passes.
+  let pictureBytes = totalBytes - fixed - Buffer.byteLength(pictureHead(0));
+  pictureBytes = totalBytes - fixed - Buffer.byteLength(pictureHead(pictureBytes));
+  return Buffer.concat([
+    Buffer.from(jsonHead),
+    json,
+    Buffer.from('\r\n'),
+    Buffer.from(pictureHead(pictureBytes)),
+    jpegLikeBytes(pictureBytes),
+    Buffer.from(trailer),
+  ]);
+}

@@ -1,0 +1,256 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { TEST_POSTGRES_URL } from '../test/helpers/database.js';
+import { PrivateRedis } from '../test/helpers/redis-server.js';
+import { benchArchiverThroughput, type ArchiverThroughputResult } from './archiver-throughput.js';
+import { benchIngestVsFloor, type IngestFloorResult } from './ingest-floor.js';
+import { faceEventSource, FACE_EVENT_BYTES, PARKING_EVENT_BYTES, XML_EVENT_BYTES } from './payloads.js';
+import { measureRedisBytesPerEvent } from './redis-memory.js';
+import { fmt, formatTable, progress, Resources } from './support.js';
+
+/**
+ * `npm run bench` — hikhub's benchmarks. Every number is printed next to a baseline measured in
+ * the same run on the same machine, and the ratio is what to read: absolute rates depend on the
+ * box. Nothing here asserts on timing. See docs/benchmarks.md.
+ *
+ *   npm run bench                 # all scenarios, table on stdout (progress on stderr)
+ *   npm run bench -- --json       # the same results as JSON
+ *   npm run bench -- --only memory,ingest --duration 3 --events 1000
+ */
+
+const SCENARIOS = ['memory', 'ingest', 'archiver'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    only: { type: 'string', default: SCENARIOS.join(',') },
+    connections: { type: 'string', default: '64' },
+    warmup: { type: 'string', default: '1' },
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    events: { type: 'string', default: '3000' },
+    concurrency: { type: 'string', default: '8' },
+    'timeout-s': { type: 'string', default: '300' },
+  },
+});
+
+const selected = new Set(
+  args.only
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name): name is Scenario => {
+      if ((SCENARIOS as readonly string[]).includes(name)) return true;
+      throw new Error(`unknown scenario ${name}; choose from ${SCENARIOS.join(', ')}`);
+    }),
+);
+
+interface MemoryRow {
+  body: string;
+  bodyBytes: number;
+  events: number;
+  bytesPerEvent: number;
+  budgetBytes: number;
+}
+
+interface Results {
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; node: string; redis: string; postgres: string; faceEventJson: string };
+  memory?: MemoryRow[];
+  ingest?: IngestFloorResult;
+  archiver?: ArchiverThroughputResult;
+}
+
+const resources = new Resources();
+let cleaning: Promise<void> | undefined;
+const cleanup = () => (cleaning ??= resources.closeAll());
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping everything the bench started`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+// The whole bench is bounded: past the deadline it stops what it started and exits.
+const watchdog = setTimeout(() => {
+  progress(`still running after ${args['timeout-s']} s: giving up`);
+  void cleanup().finally(() => process.exit(2));
+}, Number(args['timeout-s']) * 1000);
+watchdog.unref();
+
+async function postgresVersion(): Promise<string> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  try {
+    await client.connect();
+    const result = await client.query<{ server_version: string }>('show server_version');
+    return result.rows[0]?.server_version.split(' ')[0] ?? 'unknown';
+  } catch {
+    return 'unreachable';
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function main(): Promise<Results> {
+  const workDir = await mkdtemp(join(os.tmpdir(), 'hikhub-bench-'));
+  resources.defer(`work dir ${workDir}`, () => rm(workDir, { recursive: true, force: true }));
+
+  progress('starting a private redis-server');
+  const privateRedis = await PrivateRedis.start();
+  resources.defer(`private redis-server on port ${privateRedis.port}`, () => privateRedis.stop());
+  const redis = new Redis(privateRedis.url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  resources.defer('bench redis connection', () => redis.quit().catch(() => redis.disconnect()));
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+
+  const results: Results = {
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpus: os.availableParallelism(),
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      redis: redisVersion,
+      postgres: await postgresVersion(),
+      faceEventJson: faceEventSource(),
+    },
+  };
+
+  if (selected.has('memory')) {
+    results.memory = [];
+    for (const [body, bodyBytes, events] of [
+      ['XML event', XML_EVENT_BYTES, 200],
+      ['face event (multipart)', FACE_EVENT_BYTES, 200],
+      ['parking event (multipart)', PARKING_EVENT_BYTES, 40],
+    ] as const) {
+      await redis.flushall('SYNC');
+      progress(`Redis bytes per queued event: ${bodyBytes} B × ${events}`);
+      const bytesPerEvent = await measureRedisBytesPerEvent(privateRedis.url, bodyBytes, events);
+      results.memory.push({ body, bodyBytes, events, bytesPerEvent, budgetBytes: 1.1 * bodyBytes + 2048 });
+    }
+  }
+
+  if (selected.has('ingest')) {
+    results.ingest = await benchIngestVsFloor({
+      resources,
+      redis,
+      redisUrl: privateRedis.url,
+      workDir,
+      rounds: Number(args.rounds),
+      connections: Number(args.connections),
+      warmupS: Number(args.warmup),
+      durationS: Number(args.duration),
+    });
+  }
+
+  if (selected.has('archiver')) {
+    results.archiver = await benchArchiverThroughput({
+      resources,
+      redis,
+      redisUrl: privateRedis.url,
+      events: Number(args.events),
+      concurrency: Number(args.concurrency),
+    });
+  }
+  return results;
+}
+
+function report(results: Results): string {
+  const { machine } = results;
+  const out: string[] = [
+    `hikhub bench — ${results.startedAt}`,
+    `${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, Redis ${machine.redis}, PostgreSQL ${machine.postgres}; load generator on the same CPUs`,
+    'Ratios compare against a baseline measured in this same run; absolute rates only mean something on this machine.',
+  ];
+
+  if (results.ingest) {
+    const r = results.ingest;
+    out.push(
+      '',
+      `1. Ingest vs floor — POST ${fmt.int(r.bodyBytes)} B face event (multipart/form-data, event_log JSON + JPEG), ${r.connections} connections, closed loop, keep-alive`,
+      `   ${r.warmupS} s warm-up + ${r.durationS} s measured per run, runs alternate; floor = bare node:http + the same Redis writes (bench/floor-server.ts)`,
+      '',
+      formatTable(
+        ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
+        r.runs.map((run) => [
+          `${run.target} #${run.round}`,
+          fmt.int(run.load.requestsPerSecond),
+          String(run.load.non2xx),
+          String(run.load.errors),
+          fmt.ms(run.load.p50Ms),
+          fmt.ms(run.load.p99Ms),
+          fmt.ms(run.load.maxMs),
+        ]),
+      ),
+      '',
+      formatTable(
+        ['best of each', 'req/s', 'p50 ms', 'p99 ms'],
+        [
+          ['floor', fmt.int(r.bestFloor.requestsPerSecond), fmt.ms(r.bestFloor.p50Ms), fmt.ms(r.bestFloor.p99Ms)],
+          ['ingest', fmt.int(r.bestIngest.requestsPerSecond), fmt.ms(r.bestIngest.p50Ms), fmt.ms(r.bestIngest.p99Ms)],
+          ['ingest / floor', fmt.ratio(r.throughputRatio), fmt.ratio(r.bestIngest.p50Ms / r.bestFloor.p50Ms), fmt.ratio(r.p99Ratio)],
+        ],
+      ),
+    );
+  }
+
+  if (results.archiver) {
+    const r = results.archiver;
+    out.push(
+      '',
+      `2. Archiver throughput — ${fmt.int(r.events)} face events (${fmt.int(r.bodyBytes)} B, distinct serialNo) pre-queued, concurrency ${r.concurrency}`,
+      '   floor = plain BullMQ Worker that reads each body (HMGET) and deletes it; archiver = services/archiver/main.ts, fresh database, temp DATA_DIR',
+      '',
+      formatTable(
+        ['consumer', 'events/s', 'wall s', 'rows'],
+        [
+          ['queue floor (no-op worker)', fmt.int(r.floor.eventsPerSecond), fmt.s(r.floor.wallSeconds), '–'],
+          ['archiver', fmt.int(r.archiver.eventsPerSecond), fmt.s(r.archiver.wallSeconds), `${r.archiver.archivedRows}`],
+          ['archiver / floor', fmt.ratio(r.ratio), '', ''],
+        ],
+      ),
+      '   archiver events/s: from its first metrics scrape to hikhub_archiver_events_total = N; wall s: from spawning the process (boot and migrations included)',
+    );
+  }
+
+  if (results.memory) {
+    out.push(
+      '',
+      '3. Redis bytes per queued event (body chunks + BullMQ job, list and stream entries), private redis-server, ingest\'s own writer',
+      '',
+      formatTable(
+        ['body', 'body B', 'events', 'Redis B/event', '× body', 'budget B', 'of budget'],
+        results.memory.map((row) => [
+          row.body,
+          fmt.int(row.bodyBytes),
+          String(row.events),
+          fmt.int(row.bytesPerEvent),
+          `${(row.bytesPerEvent / row.bodyBytes).toFixed(3)}×`,
+          fmt.int(row.budgetBytes),
+          `${((100 * row.bytesPerEvent) / row.budgetBytes).toFixed(1)} %`,
+        ]),
+      ),
+      '   budget (from the issue) = 1.1 × body + 2 KiB',
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+const startedAt = performance.now();
+let exitCode = 0;
+try {
+  const results = await main();
+  await cleanup();
+  process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : report(results));
+  progress(`done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
+} catch (error) {
+  progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(watchdog);
+}
+process.exit(exitCode);
