@@ -34,7 +34,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' },
     events: { type: 'string', default: '3000' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '16' },
     'timeout-s': { type: 'string', default: '300' },
   },
 });

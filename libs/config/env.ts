@@ -82,7 +82,7 @@ export const archiverEnvSchema = commonEnvSchema.extend({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/hikhub'),
   DATA_DIR: z.string().min(1).default('./data'),
   ARCHIVER_METRICS_PORT: port.default(9102),
-  ARCHIVER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  ARCHIVER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   ARCHIVE_HEARTBEATS: bool.default(false),
   /** How a device time without an offset is read: unset → occurred_at stays null. */
   DEVICE_TIME_ZONE: timeZone.optional(),

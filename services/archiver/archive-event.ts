@@ -7,7 +7,8 @@ import { BodyMissingError, deleteBody, readBody } from '../../libs/jobs/body-sto
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import type { DailyLogs } from './daily-logs.js';
-import { deviceKeyOf, insertEvent, isAlreadyHandled, isEventLogged, markEventLogged, recordHeartbeat } from './event-repository.js';
+import type { DeviceRegistry } from './device-registry.js';
+import { insertEvent, isAlreadyHandled, isEventLogged, type MarkLogged } from './event-repository.js';
 import type { ArchiveOutcome, ArchiverMetrics } from './metrics.js';
 import type { PictureStore } from './picture-store.js';
 import type { Quarantine } from './quarantine.js';
@@ -15,6 +16,8 @@ import type { Quarantine } from './quarantine.js';
 export interface ArchiveDependencies {
   db: Db;
   redis: Redis;
+  devices: DeviceRegistry;
+  markLogged: MarkLogged;
   pictures: PictureStore;
   logs: DailyLogs;
   quarantine: Quarantine;
@@ -63,22 +66,27 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
     }
 
     const { event } = parsed;
+    const receivedAt = new Date(raw.receivedAt);
+    const sighting = { event, remoteAddress: raw.remoteAddress, seenAt: receivedAt };
+    const device = await deps.devices.resolve(sighting);
+    if (event.isHeartbeat) deps.devices.record(device, 'heartbeat', sighting);
     if (event.isHeartbeat && !deps.archiveHeartbeats) {
-      await recordHeartbeat(db, {
-        key: deviceKeyOf(event, raw.remoteAddress),
-        event,
-        remoteAddress: raw.remoteAddress,
-        seenAt: new Date(raw.receivedAt),
-      });
       await deleteBody(redis, raw.body.key);
       return finish('heartbeat', event.family);
     }
 
-    const receivedAt = new Date(raw.receivedAt);
     const stored = await deps.pictures.save(raw.id, receivedAt, parsed.pictures);
     const writeStarted = process.hrtime.bigint();
-    const result = await insertEvent(db, raw, event, stored, { countAsHeartbeat: event.isHeartbeat });
+    let result;
+    try {
+      result = await insertEvent(db, raw, event, stored, device);
+    } catch (error) {
+      // A device row deleted under our cache: forget it so the retry recreates it.
+      if ((error as { code?: string }).code === '23503') deps.devices.forget(sighting);
+      throw error;
+    }
     metrics.dbWriteDuration.observe(Number(process.hrtime.bigint() - writeStarted) / 1e9);
+    if (result === 'inserted') deps.devices.record(device, 'event', sighting);
 
     if (result === 'duplicate_pictures_adopted') {
       await deleteBody(redis, raw.body.key);
@@ -93,7 +101,7 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
 
     if (result === 'inserted' || !(await isEventLogged(db, raw.id))) {
       await deps.logs.write(raw, event, stored);
-      await markEventLogged(db, raw.id);
+      await deps.markLogged(raw.id);
     }
     if (result === 'inserted') {
       metrics.pictureBytes.inc(stored.reduce((sum, picture) => sum + picture.bytes, 0));

@@ -10,6 +10,8 @@ import { createRegistry } from '../../libs/metrics/registry.js';
 import { createWorkerConnection, checkEvictionPolicy, isRedisReady } from '../../libs/redis/connection.js';
 import { createArchiveHandler } from './archive-event.js';
 import { createDailyLogs } from './daily-logs.js';
+import { createDeviceRegistry } from './device-registry.js';
+import { createLoggedMarker } from './event-repository.js';
 import { createArchiverMetrics, registerQueueDepth } from './metrics.js';
 import { createPictureStore } from './picture-store.js';
 import { createOrphanBodySweeper } from './orphan-bodies.js';
@@ -33,11 +35,16 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   registerQueueDepth(registry, [queue]);
 
+  const devices = createDeviceRegistry(db, logger);
+  const logs = createDailyLogs(env.DATA_DIR);
+  devices.start();
   const archiveEvent = createArchiveHandler({
     db,
     redis,
+    devices,
+    markLogged: createLoggedMarker(db),
     pictures: createPictureStore(env.DATA_DIR),
-    logs: createDailyLogs(env.DATA_DIR),
+    logs,
     quarantine: createQuarantine(db, env.DATA_DIR),
     metrics,
     logger,
@@ -96,6 +103,8 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
       // close() lets active jobs finish; a job cut short by the shutdown deadline goes back to the queue as stalled.
       await worker.close();
       await orphanSweeper.stop();
+      await devices.stop();
+      await logs.close();
       await queue.close();
       await redis.quit().catch(() => redis.disconnect());
       await db.destroy();

@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HikvisionEvent } from '../../libs/hikvision/event-model.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
@@ -8,28 +8,53 @@ import type { StoredPicture } from './picture-store.js';
  * The original server's daily logs, kept file-compatible:
  *   logs/hikvision_events_YYYY-MM-DD.log  one JSON line per archived event
  *   logs/Access Log YYYY-MM-DD.log         one readable line per access-control event
- * Each line goes out in a single O_APPEND write, which the kernel applies atomically on a local
- * file system, so several archiver replicas never interleave or tear lines (see docs/operations).
+ * Files stay open in append mode (O_APPEND) and each line goes out in a single write, which the
+ * kernel applies atomically on a local file system: several archiver replicas never interleave
+ * or tear lines (shared network file systems such as NFS do not promise this; see the README).
  * Days follow the server's local time zone (TZ), as the original's did.
  */
 export function createDailyLogs(dataDir: string) {
   const directory = join(dataDir, 'logs');
-  let directoryReady: Promise<unknown> | undefined;
+  const handles = new Map<string, { handle: Promise<FileHandle>; usedAt: number }>();
+
+  const handleFor = (fileName: string): Promise<FileHandle> => {
+    const now = Date.now();
+    const known = handles.get(fileName);
+    if (known) {
+      known.usedAt = now;
+      return known.handle;
+    }
+    // A new file (a new day): close the ones nobody wrote to for a minute (yesterday's).
+    for (const [name, entry] of handles) {
+      if (now - entry.usedAt > 60_000) {
+        handles.delete(name);
+        void entry.handle.then((h) => h.close()).catch(() => {});
+      }
+    }
+    const handle = mkdir(directory, { recursive: true }).then(() => open(join(directory, fileName), 'a'));
+    handle.catch(() => handles.delete(fileName));
+    handles.set(fileName, { handle, usedAt: now });
+    return handle;
+  };
 
   const append = async (fileName: string, line: string) => {
-    directoryReady ??= mkdir(directory, { recursive: true });
-    await directoryReady;
-    await appendFile(join(directory, fileName), `${line.replace(/[\r\n]+/g, ' ')}\n`);
+    const bytes = Buffer.from(`${line.replace(/[\r\n]+/g, ' ')}\n`);
+    const { bytesWritten } = await (await handleFor(fileName)).write(bytes);
+    if (bytesWritten !== bytes.length) throw new Error(`short write to ${fileName}: ${bytesWritten} of ${bytes.length} bytes`);
   };
 
   return {
     async write(raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]): Promise<void> {
-      const receivedAt = new Date(raw.receivedAt);
-      const day = localDay(receivedAt);
+      const day = localDay(new Date(raw.receivedAt));
       await append(`hikvision_events_${day}.log`, JSON.stringify(eventLogRecord(raw, event, pictures)));
       if (event.family === 'access_control') {
         await append(`Access Log ${day}.log`, accessLogLine(raw, event, pictures));
       }
+    },
+    async close(): Promise<void> {
+      const entries = [...handles.values()];
+      handles.clear();
+      await Promise.all(entries.map((entry) => entry.handle.then((h) => h.close()).catch(() => {})));
     },
   };
 }

@@ -3,60 +3,8 @@ import type { Db } from '../../libs/db/database.js';
 import type { HikvisionEvent } from '../../libs/hikvision/event-model.js';
 import { resolveDeviceTime } from '../../libs/hikvision/device-time.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
+import type { KnownDevice } from './device-registry.js';
 import type { StoredPicture } from './picture-store.js';
-
-/** How hikhub recognises one device across events: MAC, else serial number, else the address it posts from. */
-export function deviceKeyOf(event: HikvisionEvent, remoteAddress: string): string {
-  if (event.macAddress) return `mac:${event.macAddress}`;
-  if (event.deviceSerial) return `serial:${event.deviceSerial}`;
-  return `addr:${event.ipAddress ?? remoteAddress}`;
-}
-
-interface DeviceSighting {
-  key: string;
-  event: HikvisionEvent;
-  remoteAddress: string;
-  seenAt: Date;
-}
-
-async function upsertDevice(db: Db, sighting: DeviceSighting, kind: 'event' | 'heartbeat'): Promise<{ id: string; time_zone: string | null }> {
-  const { event, seenAt } = sighting;
-  return db
-    .insertInto('devices')
-    .values({
-      device_key: sighting.key,
-      mac_address: event.macAddress,
-      ip_address: event.ipAddress,
-      remote_address: sighting.remoteAddress,
-      serial_number: event.deviceSerial,
-      device_name: event.deviceName,
-      first_seen_at: seenAt,
-      last_seen_at: seenAt,
-      last_event_at: kind === 'event' ? seenAt : null,
-      last_heartbeat_at: kind === 'heartbeat' ? seenAt : null,
-      heartbeat_count: kind === 'heartbeat' ? 1 : 0,
-    })
-    .onConflict((oc) =>
-      oc.column('device_key').doUpdateSet({
-        mac_address: sql`coalesce(excluded.mac_address, devices.mac_address)`,
-        ip_address: sql`coalesce(excluded.ip_address, devices.ip_address)`,
-        remote_address: sql`excluded.remote_address`,
-        serial_number: sql`coalesce(excluded.serial_number, devices.serial_number)`,
-        device_name: sql`coalesce(excluded.device_name, devices.device_name)`,
-        last_seen_at: sql`greatest(devices.last_seen_at, excluded.last_seen_at)`,
-        last_event_at: sql`greatest(devices.last_event_at, excluded.last_event_at)`,
-        last_heartbeat_at: sql`greatest(devices.last_heartbeat_at, excluded.last_heartbeat_at)`,
-        heartbeat_count: sql`devices.heartbeat_count + excluded.heartbeat_count`,
-      }),
-    )
-    .returning(['id', 'time_zone'])
-    .executeTakeFirstOrThrow();
-}
-
-/** A heartbeat only refreshes the device's liveness and counter. */
-export async function recordHeartbeat(db: Db, sighting: DeviceSighting): Promise<void> {
-  await upsertDevice(db, sighting, 'heartbeat');
-}
 
 export type InsertResult =
   /** A new row. */
@@ -68,92 +16,84 @@ export type InsertResult =
   /** A resend that carries the pictures the first copy lacked: they are attached to the first copy. */
   | 'duplicate_pictures_adopted';
 
-/** One transaction: the device, the event row and its pictures — all or nothing. */
-export async function insertEvent(
-  db: Db,
-  raw: RawEvent,
-  event: HikvisionEvent,
-  pictures: StoredPicture[],
-  options: { countAsHeartbeat: boolean },
-): Promise<InsertResult> {
-  const receivedAt = new Date(raw.receivedAt);
-  return db.transaction().execute(async (trx) => {
-    const device = await upsertDevice(
-      trx,
-      { key: deviceKeyOf(event, raw.remoteAddress), event, remoteAddress: raw.remoteAddress, seenAt: receivedAt },
-      options.countAsHeartbeat ? 'heartbeat' : 'event',
-    );
-    const occurredAt = device.time_zone ? resolveDeviceTime(event.deviceTime, device.time_zone) : event.occurredAt;
-    const inserted = await trx
-      .insertInto('events')
-      .values({
-        id: raw.id,
-        received_at: receivedAt,
-        occurred_at: occurredAt,
-        device_time: event.deviceTime,
-        event_type: event.eventType,
-        event_state: event.eventState,
-        event_family: event.family,
-        mac_address: event.macAddress,
-        ip_address: event.ipAddress,
-        remote_address: raw.remoteAddress,
-        device_id: device.id,
-        channel_id: event.channelId,
-        channel_name: event.channelName,
-        source_path: raw.path,
-        major_event_type: event.majorEventType,
-        minor_event_type: event.minorEventType,
-        employee_no: event.employeeNo,
-        person_name: event.personName,
-        card_no: event.cardNo,
-        serial_no: event.serialNo,
-        license_plate: event.licensePlate,
-        verify_result: event.verifyResult,
-        dedupe_key: event.dedupeKey,
-        payload: JSON.stringify(event.document),
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) {
-      const same = await trx.selectFrom('events').select('id').where('id', '=', raw.id).executeTakeFirst();
-      if (same) return 'already_archived';
-      if (!pictures.length || event.dedupeKey === null) return 'duplicate';
-      // Loses nothing: a first copy without pictures (e.g. the JSON alone) gets the resend's pictures.
-      const first = await trx.selectFrom('events').select('id').where('dedupe_key', '=', event.dedupeKey).forUpdate().executeTakeFirst();
-      if (!first) return 'duplicate';
-      const existing = await trx.selectFrom('event_pictures').select('path').where('event_id', '=', first.id).execute();
-      if (existing.some((row) => pictures.some((picture) => picture.path === row.path))) return 'duplicate_pictures_adopted'; // this job ran before
-      if (existing.length) return 'duplicate';
-      await insertPictures(trx, first.id, pictures);
-      return 'duplicate_pictures_adopted';
-    }
-    await insertPictures(trx, raw.id, pictures);
-    await trx
-      .updateTable('devices')
-      .set({ event_count: sql`event_count + 1` })
-      .where('id', '=', device.id)
-      .execute();
-    return 'inserted';
-  });
+/**
+ * The event row and its pictures in one statement (so one round trip and one commit, atomic by
+ * itself). Only a conflict — the same id again, or the same event resent — takes a second look.
+ */
+export async function insertEvent(db: Db, raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[], device: KnownDevice): Promise<InsertResult> {
+  const occurredAt = device.timeZone ? resolveDeviceTime(event.deviceTime, device.timeZone) : event.occurredAt;
+  const insertRow = db
+    .insertInto('events')
+    .values({
+      id: raw.id,
+      received_at: new Date(raw.receivedAt),
+      occurred_at: occurredAt,
+      device_time: event.deviceTime,
+      event_type: event.eventType,
+      event_state: event.eventState,
+      event_family: event.family,
+      mac_address: event.macAddress,
+      ip_address: event.ipAddress,
+      remote_address: raw.remoteAddress,
+      device_id: device.id,
+      channel_id: event.channelId,
+      channel_name: event.channelName,
+      source_path: raw.path,
+      major_event_type: event.majorEventType,
+      minor_event_type: event.minorEventType,
+      employee_no: event.employeeNo,
+      person_name: event.personName,
+      card_no: event.cardNo,
+      serial_no: event.serialNo,
+      license_plate: event.licensePlate,
+      verify_result: event.verifyResult,
+      dedupe_key: event.dedupeKey,
+      payload: JSON.stringify(event.document),
+    })
+    .onConflict((oc) => oc.doNothing())
+    .returning('id');
+  const { rows } = await sql<{ id: string }>`
+    with inserted as (${insertRow}),
+    pictures as (
+      insert into event_pictures (event_id, position, part_name, path, bytes, sha256, content_type)
+      select inserted.id, p.position, p.part_name, p.path, p.bytes, p.sha256, p.content_type
+      from inserted cross join unnest(
+        ${pictures.map((pic) => pic.index)}::int[], ${pictures.map((pic) => pic.partName)}::text[], ${pictures.map((pic) => pic.path)}::text[],
+        ${pictures.map((pic) => pic.bytes)}::int[], ${pictures.map((pic) => pic.sha256)}::text[], ${pictures.map((pic) => pic.contentType)}::text[]
+      ) as p(position, part_name, path, bytes, sha256, content_type)
+    )
+    select id from inserted`.execute(db);
+  if (rows.length) return 'inserted';
+  return resolveConflict(db, raw, event, pictures);
 }
 
-async function insertPictures(db: Db, eventId: string, pictures: StoredPicture[]): Promise<void> {
-  if (!pictures.length) return;
-  await db
-    .insertInto('event_pictures')
-    .values(
-      pictures.map((picture) => ({
-        event_id: eventId,
-        position: picture.index,
-        part_name: picture.partName,
-        path: picture.path,
-        bytes: picture.bytes,
-        sha256: picture.sha256,
-        content_type: picture.contentType,
-      })),
-    )
-    .execute();
+/** Why the insert did nothing: a re-run of this job, or a resend — which may bring pictures the first copy lacked. */
+async function resolveConflict(db: Db, raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]): Promise<InsertResult> {
+  return db.transaction().execute(async (trx) => {
+    const same = await trx.selectFrom('events').select('id').where('id', '=', raw.id).executeTakeFirst();
+    if (same) return 'already_archived';
+    if (!pictures.length || event.dedupeKey === null) return 'duplicate';
+    const first = await trx.selectFrom('events').select('id').where('dedupe_key', '=', event.dedupeKey).forUpdate().executeTakeFirst();
+    if (!first) return 'duplicate';
+    const existing = await trx.selectFrom('event_pictures').select('path').where('event_id', '=', first.id).execute();
+    if (existing.some((row) => pictures.some((picture) => picture.path === row.path))) return 'duplicate_pictures_adopted'; // this job ran before
+    if (existing.length) return 'duplicate';
+    await trx
+      .insertInto('event_pictures')
+      .values(
+        pictures.map((picture) => ({
+          event_id: first.id,
+          position: picture.index,
+          part_name: picture.partName,
+          path: picture.path,
+          bytes: picture.bytes,
+          sha256: picture.sha256,
+          content_type: picture.contentType,
+        })),
+      )
+      .execute();
+    return 'duplicate_pictures_adopted';
+  });
 }
 
 export async function isEventLogged(db: Db, eventId: string): Promise<boolean> {
@@ -161,9 +101,38 @@ export async function isEventLogged(db: Db, eventId: string): Promise<boolean> {
   return row?.logged_at != null;
 }
 
-export async function markEventLogged(db: Db, eventId: string): Promise<void> {
-  await db.updateTable('events').set({ logged_at: new Date() }).where('id', '=', eventId).execute();
+/**
+ * Records that events' log lines are written. Callers await their own id; ids arriving while an
+ * UPDATE is in flight go together in the next one (group commit), so a busy archiver pays one
+ * statement for many events instead of one each.
+ */
+export function createLoggedMarker(db: Db) {
+  let waiting: { id: string; done: () => void; fail: (error: unknown) => void }[] = [];
+  let inFlight: Promise<void> | undefined;
+
+  const run = async (): Promise<void> => {
+    while (waiting.length) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        await db.updateTable('events').set({ logged_at: new Date() }).where('id', 'in', batch.map((entry) => entry.id)).execute();
+        for (const entry of batch) entry.done();
+      } catch (error) {
+        for (const entry of batch) entry.fail(error);
+      }
+    }
+    inFlight = undefined;
+  };
+
+  return function markLogged(eventId: string): Promise<void> {
+    return new Promise<void>((done, fail) => {
+      waiting.push({ id: eventId, done, fail });
+      inFlight ??= run();
+    });
+  };
 }
+
+export type MarkLogged = ReturnType<typeof createLoggedMarker>;
 
 export async function isAlreadyHandled(db: Db, eventId: string): Promise<boolean> {
   const found = await db

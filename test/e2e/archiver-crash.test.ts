@@ -35,8 +35,8 @@ function faceEvent(serialNo: number): { body: Buffer; contentType: string } {
 }
 
 /**
- * kill -9 an archiver while it is inside a job — pictures written, its transaction waiting on a
- * row lock this test holds — then start another archiver: the job runs again and the result is
+ * kill -9 an archiver while it is inside a job — picture written, its insert waiting on a table
+ * lock this test holds — then start another archiver: the job runs again and the result is
  * one row, one picture file, one log line. Nothing duplicated, nothing lost.
  */
 describe('archiver killed in the middle of a job', async () => {
@@ -86,18 +86,21 @@ describe('archiver killed in the middle of a job', async () => {
       expect(response?.status).toBe(200);
       return response!.headers['x-event-id']!;
     };
-    await post(1);
-    await waitFor(() => db.selectFrom('devices').select('id').where('device_key', '=', `mac:${MAC}`).executeTakeFirst(), 15_000, 'device row');
+    const firstId = await post(1);
+    await waitFor(() => db.selectFrom('events').select('id').where('id', '=', firstId).executeTakeFirst(), 15_000, 'first event archived');
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed === 1, 10_000, 'first job completed');
 
-    // Hold the device row: the archiver's transaction for the next event will block inside the job.
+    // Block inserts into events: the archiver's transaction for the next event waits inside the job,
+    // after its picture is on disk and before its commit.
     const blocker = new pg.Client({ connectionString: world.databaseUrl });
+    blocker.on('error', () => {}); // dropped with the test database if the test fails midway
     await blocker.connect();
     await blocker.query('begin');
-    await blocker.query('select id from devices where device_key = $1 for update', [`mac:${MAC}`]);
+    await blocker.query('lock table events in share mode');
 
     const eventId = await post(2);
     await waitFor(async () => {
-      const waiting = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+      const waiting = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike '%insert into "events"%'`.execute(db);
       return Number(waiting.rows[0]!.n) > 0;
     }, 15_000, 'the archiver to block inside its transaction');
     expect((await queue.getJobCounts('active')).active).toBe(1);

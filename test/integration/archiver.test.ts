@@ -13,6 +13,8 @@ import { createLogger } from '../../libs/logger/logger.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
 import { createArchiveHandler } from '../../services/archiver/archive-event.js';
 import { createDailyLogs, localDay } from '../../services/archiver/daily-logs.js';
+import { createDeviceRegistry } from '../../services/archiver/device-registry.js';
+import { createLoggedMarker } from '../../services/archiver/event-repository.js';
 import { createArchiverMetrics } from '../../services/archiver/metrics.js';
 import { createPictureStore } from '../../services/archiver/picture-store.js';
 import { createQuarantine } from '../../services/archiver/quarantine.js';
@@ -73,8 +75,10 @@ describe('archiver against the real Redis and Postgres', async () => {
     expect(row).toMatchObject({ event_type: 'VMD', event_family: 'motion', channel_id: 1, source_path: '/hikvision/events', device_time: '2025-04-06T14:16:04+02:00' });
     expect(row.occurred_at?.toISOString()).toBe('2025-04-06T12:16:04.000Z');
     expect(row.logged_at).not.toBeNull();
-    const device = await db.selectFrom('devices').selectAll().where('id', '=', row.device_id!).executeTakeFirstOrThrow();
-    expect(device).toMatchObject({ device_key: 'mac:ac:b9:2f:49:44:75', ip_address: '10.0.0.7', event_count: '1' });
+    // Device counters are flushed about once a second.
+    const device = await waitFor(() => db.selectFrom('devices').selectAll().where('id', '=', row.device_id!).where('event_count', '=', '1').executeTakeFirst(), 5_000, 'device counters');
+    expect(device).toMatchObject({ device_key: 'mac:ac:b9:2f:49:44:75', ip_address: '10.0.0.7' });
+    expect(device.last_event_at?.toISOString()).toBe(row.received_at.toISOString());
     expect((await eventLog()).filter((line) => line.id === row.id)).toHaveLength(1);
     expect(await redis.exists(bodyKey(world.prefix, row.id))).toBe(0);
   });
@@ -115,8 +119,11 @@ describe('archiver against the real Redis and Postgres', async () => {
     await post('/hb', HEARTBEAT);
     await post('/hb', HEARTBEAT);
     await drained();
-    const device = await db.selectFrom('devices').selectAll().where('device_key', '=', 'mac:aa:bb:cc:00:00:09').executeTakeFirstOrThrow();
-    expect(device.heartbeat_count).toBe('2');
+    const device = await waitFor(
+      () => db.selectFrom('devices').selectAll().where('device_key', '=', 'mac:aa:bb:cc:00:00:09').where('heartbeat_count', '=', '2').executeTakeFirst(),
+      5_000,
+      'heartbeat counter',
+    );
     expect(device.last_heartbeat_at).not.toBeNull();
     expect(await db.selectFrom('events').select('id').where('mac_address', '=', 'aa:bb:cc:00:00:09').execute()).toHaveLength(0);
   });
@@ -149,6 +156,8 @@ describe('archiver against the real Redis and Postgres', async () => {
     const handler = createArchiveHandler({
       db,
       redis,
+      devices: createDeviceRegistry(db, createLogger('test', 'silent')),
+      markLogged: createLoggedMarker(db),
       pictures: createPictureStore(world.dataDir),
       logs: createDailyLogs(world.dataDir),
       quarantine: createQuarantine(db, world.dataDir),
