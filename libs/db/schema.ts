@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Table types for Kysely, hand-kept in step with migrations/ (the public schema is documented in docs/archive-schema.md). */
 
@@ -84,9 +84,3 @@ export interface Database {
   event_pictures: EventPicturesTable;
   quarantined_events: QuarantinedEventsTable;
 }
-
-export type DeviceRow = Selectable<DevicesTable>;
-export type EventRow = Selectable<EventsTable>;
-export type NewEvent = Insertable<EventsTable>;
-export type EventPictureRow = Selectable<EventPicturesTable>;
-export type QuarantinedEventRow = Selectable<QuarantinedEventsTable>;

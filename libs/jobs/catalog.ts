@@ -4,17 +4,15 @@ import { eventJobs } from './events.js';
 /**
  * The one job contract every service shares: job names, their queue, payload schema and
  * default options. Producers validate before `add`, workers validate again before running,
- * and a worker refuses to start unless it has a handler for every job of its queue.
+ * and a worker refuses to start unless it has a handler for every job of its queue. Payloads
+ * carry their own version (`v`), bumped on any incompatible change.
  */
-export const CONTRACT_VERSION = 1;
-
 export const jobCatalog = {
   ...eventJobs,
 } as const;
 
 export type JobName = keyof typeof jobCatalog;
 export type JobPayload<N extends JobName> = z.infer<(typeof jobCatalog)[N]['schema']>;
-export type QueueName = (typeof jobCatalog)[JobName]['queue'];
 
 export function jobsOfQueue(queue: string): JobName[] {
   return (Object.keys(jobCatalog) as JobName[]).filter((name) => jobCatalog[name].queue === queue);
@@ -23,10 +21,6 @@ export function jobsOfQueue(queue: string): JobName[] {
 export function jobDefinition<N extends JobName>(name: N): (typeof jobCatalog)[N] {
   return jobCatalog[name];
 }
-
-export type JobHandlers<Q extends string, R = unknown> = {
-  [N in JobName as (typeof jobCatalog)[N]['queue'] extends Q ? N : never]: (payload: JobPayload<N>, context: { jobId: string; attempt: number }) => Promise<R>;
-};
 
 /** Boot check: every job of the queue has exactly one handler, and no handler names an unknown job. */
 export function assertHandlersComplete(queue: string, handlers: Record<string, unknown>): void {

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bodyKey, writeBody } from '../../libs/jobs/body-store.js';
 import { addJob } from '../../libs/jobs/queues.js';
-import type { RawEvent } from '../../libs/jobs/raw-event.js';
+import { RAW_EVENT_VERSION, type RawEvent } from '../../libs/jobs/raw-event.js';
 import { withTimeout } from '../../libs/redis/connection.js';
 
 export type RequestRecord = Omit<RawEvent, 'v' | 'body'>;
@@ -19,7 +19,7 @@ export function createEventWriter(options: { redis: Redis; queue: Queue; prefix:
     const write = async () => {
       const chunks = await writeBody(redis, key, body);
       try {
-        await addJob(queue, 'event.archive', { v: 1, ...record, body: { key, bytes: body.length, chunks } }, { jobId: record.id });
+        await addJob(queue, 'event.archive', { v: RAW_EVENT_VERSION, ...record, body: { key, bytes: body.length, chunks } }, { jobId: record.id });
       } catch (error) {
         redis.unlink(key).catch(() => {});
         throw error;
