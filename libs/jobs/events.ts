@@ -1,4 +1,4 @@
-import { rawEventV1Schema } from './raw-event.js';
+import { RAW_EVENT_VERSION, rawEventV1Schema } from './raw-event.js';
 import { FULL_JITTER_BACKOFF } from './backoff.js';
 import type { JobDefinition } from './definition.js';
 
@@ -8,6 +8,7 @@ export const EVENTS_QUEUE = 'events';
 export const eventJobs = {
   'event.archive': {
     queue: EVENTS_QUEUE,
+    version: RAW_EVENT_VERSION,
     schema: rawEventV1Schema,
     options: {
       // Postgres or disk trouble is retried for well over an hour before a job is parked as failed.

@@ -23,6 +23,10 @@ export async function addJob<N extends JobName>(
   return queue.add(name, data, { ...definition.options, ...options });
 }
 
+export class NewerPayloadError extends Error {
+  override name = 'NewerPayloadError';
+}
+
 export type HandlerMap = Record<string, (payload: never, context: { jobId: string; attempt: number }) => Promise<unknown>>;
 
 /**
@@ -44,7 +48,14 @@ export function createContractWorker(
       const handler = handlers[name];
       if (!definition || !handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
       const parsed = definition.schema.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError(`payload does not match ${job.name}: ${parsed.error.message}`);
+      if (!parsed.success) {
+        // During a rolling upgrade an older worker may see a newer payload: leave it (retry later) for a newer worker.
+        const version = (job.data as { v?: unknown } | null)?.v;
+        if (typeof version === 'number' && version > definition.version) {
+          throw new NewerPayloadError(`${job.name} payload v${version} is newer than this worker (v${definition.version}); leaving it for a newer worker`);
+        }
+        throw new UnrecoverableError(`payload does not match ${job.name}: ${parsed.error.message}`);
+      }
       return handler(parsed.data as never, { jobId: job.id ?? '', attempt: job.attemptsMade + 1 });
     },
     {

@@ -22,6 +22,14 @@ const validEnvelope = () => {
   };
 };
 
+async function waitForState(queue: ReturnType<typeof createQueue>, id: string, state: string) {
+  const deadline = Date.now() + 10_000;
+  while ((await queue.getJobState(id)) !== state) {
+    if (Date.now() > deadline) throw new Error(`job ${id} never reached ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('the job contract', () => {
   const { prefix, cleanup } = createTestPrefix('contract');
   afterAll(cleanup);
@@ -58,11 +66,16 @@ describe('the job contract', () => {
     const worker = createContractWorker(EVENTS_QUEUE, { 'event.archive': async () => void (ran = true) }, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix });
     try {
       // A producer that bypasses addJob (an old build, a hand-made job) cannot get bad data past the worker.
-      const job = await queue.add('event.archive', { v: 99, id: 'nope' }, { attempts: 5 });
+      const job = await queue.add('event.archive', { v: 1, id: 'nope' }, { attempts: 5 });
       await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/payload does not match event\.archive/);
       const failed = await queue.getJob(job.id!);
       expect(failed?.attemptsMade).toBe(1);
       expect(ran).toBe(false);
+
+      // A payload from a newer build is not failed for good: it waits (backoff) for a newer worker.
+      const newer = await queue.add('event.archive', { ...validEnvelope(), v: 2 }, { attempts: 5, backoff: { type: 'full-jitter', delay: 60_000 } });
+      await waitForState(queue, newer.id!, 'delayed');
+      expect((await queue.getJob(newer.id!))?.failedReason).toMatch(/newer than this worker/);
     } finally {
       await worker.close();
       await events.close();
