@@ -36,8 +36,10 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<boolean
       await client.query(`create database ${quoteIdentifier(name)}`);
       return true;
     } catch (error) {
-      // Another replica created it between our check and our create.
-      if ((error as { code?: string }).code === '42P04') return false;
+      // Another replica created it between our check and our create: "duplicate_database", or a
+      // unique violation on pg_database when both CREATEs ran at the same moment.
+      const code = (error as { code?: string }).code;
+      if (code === '42P04' || code === '23505') return false;
       throw error;
     }
   } finally {
