@@ -12,7 +12,7 @@ import { createProducerConnection, checkEvictionPolicy, isRedisReady, waitUntilR
 import { createIngestApp } from './app.js';
 import { createClientAddressResolver } from './client-address.js';
 import { createEventWriter } from './event-writer.js';
-import { createIngestMetrics } from './metrics.js';
+import { createIngestMetrics, registerWorkerCount } from './metrics.js';
 import { InflightBudget } from './read-body.js';
 
 export interface RunningIngest extends RunningService {
@@ -27,6 +27,7 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  registerWorkerCount(registry, queue);
 
   // Serve even when Redis is down at boot: devices get 503 (and retry) and /readyz says why.
   if (!(await waitUntilReady(redis, 5_000))) logger.error({ redis: redactUrl(env.REDIS_URL) }, 'redis not reachable yet; answering 503 until it is');

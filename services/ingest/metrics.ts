@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
 
@@ -56,3 +57,23 @@ export function createIngestMetrics(registry: Registry) {
 }
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
+
+/**
+ * Archivers connected to the events queue, read at scrape time from Redis: "ingest up, archiver
+ * down" shows as 0 here while events pile up.
+ */
+export function registerWorkerCount(registry: Registry, queue: Queue): void {
+  new Gauge({
+    name: 'hikhub_queue_workers',
+    help: 'Workers connected to the queue (read from Redis at scrape time)',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        this.set({ queue: queue.name }, await queue.getWorkersCount());
+      } catch {
+        // Redis unreachable: readiness and the request metrics already say so.
+      }
+    },
+  });
+}

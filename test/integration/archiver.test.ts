@@ -149,6 +149,8 @@ describe('archiver against the real Redis and Postgres', async () => {
     const metrics = await (await fetch(`http://127.0.0.1:${archiver.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/hikhub_archiver_parse_failures_total\{code="not_an_event",service="archiver"\} 1/);
     expect(metrics).toMatch(/hikhub_queue_jobs\{queue="events",state="waiting",service="archiver"\} 0/);
+    const ingestMetrics = await (await fetch(`http://127.0.0.1:${ingest.metricsPort}/metrics`)).text();
+    expect(ingestMetrics).toMatch(/hikhub_queue_workers\{queue="events",service="ingest"\} 1/);
   });
 
   it('leaves one row, one file per picture and one log line when a job runs twice', async () => {
