@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { EVENTS_QUEUE } from '../libs/jobs/events.js';
 import { createQueue } from '../libs/jobs/queues.js';
 import { uuidV7 } from '../libs/ids/uuid-v7.js';
+import { deleteKeysWithPrefix } from '../libs/redis/keys.js';
 import { createEventWriter } from '../services/ingest/event-writer.js';
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -38,12 +39,7 @@ export async function measureRedisBytesPerEvent(redisUrl: string, bodyBytes: num
     return ((await usedMemory(redis)) - before) / count;
   } finally {
     await queue.obliterate({ force: true }).catch(() => {});
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
     await queue.close();
     redis.disconnect();
   }

@@ -6,8 +6,10 @@ import { assertHandlersComplete, jobCatalog, jobDefinition, type JobName, type J
 /** BullMQ keeps an event stream per queue; we do not read it, so keep it short (it costs Redis memory per job). */
 const EVENT_STREAM_MAX_LEN = 1_000;
 
-export function createQueue(name: string, connection: Redis, prefix: string): Queue {
-  return new Queue(name, { connection, prefix, streams: { events: { maxLen: EVENT_STREAM_MAX_LEN } } });
+export function createQueue(name: string, connection: Redis, prefix: string, log?: { warn: (obj: object, msg: string) => void }): Queue {
+  const queue = new Queue(name, { connection, prefix, streams: { events: { maxLen: EVENT_STREAM_MAX_LEN } } });
+  queue.on('error', (error) => log?.warn({ err: error.message, queue: name }, 'queue error'));
+  return queue;
 }
 
 /** Validate against the contract, then add with the job's default options. */

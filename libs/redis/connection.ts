@@ -8,24 +8,34 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 const reconnect: RedisOptions['retryStrategy'] = (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000);
 
-export function createProducerConnection(url: string, name: string): Redis {
-  return new Redis(url, {
+/** Connection errors are expected during outages (ioredis reconnects); log them, never crash on them. */
+interface ErrorLog {
+  warn: (obj: object, msg: string) => void;
+}
+
+function withErrorLog(redis: Redis, log: ErrorLog | undefined): Redis {
+  redis.on('error', (error: Error) => log?.warn({ err: error.message }, 'redis connection error'));
+  return redis;
+}
+
+export function createProducerConnection(url: string, name: string, log?: ErrorLog): Redis {
+  return withErrorLog(new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: reconnect,
-  });
+  }), log);
 }
 
-export function createWorkerConnection(url: string, name: string): Redis {
-  return new Redis(url, {
+export function createWorkerConnection(url: string, name: string, log?: ErrorLog): Redis {
+  return withErrorLog(new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectTimeout: 5_000,
     retryStrategy: reconnect,
-  });
+  }), log);
 }
 
 export async function isRedisReady(redis: Redis): Promise<boolean> {

@@ -29,10 +29,8 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
 
   const registry = createRegistry('archiver');
   const metrics = createArchiverMetrics(registry);
-  const redis = createWorkerConnection(env.REDIS_URL, 'hikhub-archiver');
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
-  const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX);
-  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const redis = createWorkerConnection(env.REDIS_URL, 'hikhub-archiver', logger);
+  const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
   registerQueueDepth(registry, [queue]);
 
   const devices = createDeviceRegistry(db, logger);
@@ -56,7 +54,7 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
     EVENTS_QUEUE,
     { 'event.archive': archiveEvent },
     {
-      connection: createWorkerConnection(env.REDIS_URL, 'hikhub-archiver-worker'),
+      connection: createWorkerConnection(env.REDIS_URL, 'hikhub-archiver-worker', logger),
       prefix: env.QUEUE_PREFIX,
       concurrency: env.ARCHIVER_CONCURRENCY,
       lockDuration: env.ARCHIVER_LOCK_DURATION_MS,

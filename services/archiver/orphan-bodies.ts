@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { writeFileAtomic } from '../../libs/files/atomic-write.js';
 import { uuidV7Time } from '../../libs/ids/uuid-v7.js';
 import { readBody } from '../../libs/jobs/body-store.js';
+import { scanKeys } from '../../libs/redis/keys.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import type { Counter } from 'prom-client';
 
@@ -27,10 +28,7 @@ export function createOrphanBodySweeper(options: {
 
   async function sweep(now = Date.now()): Promise<number> {
     let moved = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 500);
-      cursor = next;
+    for await (const keys of scanKeys(redis, `${keyPrefix}*`)) {
       for (const key of keys) {
         const id = key.slice(keyPrefix.length);
         const createdAt = uuidV7Time(id);
@@ -45,7 +43,7 @@ export function createOrphanBodySweeper(options: {
         moved += 1;
         logger.warn({ eventId: id, bytes: body.length }, 'orphaned event body moved to quarantine/orphans');
       }
-    } while (cursor !== '0');
+    }
     return moved;
   }
 

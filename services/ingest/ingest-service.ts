@@ -23,10 +23,8 @@ export interface RunningIngest extends RunningService {
 export async function startIngest(env: IngestEnv, logger: Logger): Promise<RunningIngest> {
   const registry = createRegistry('ingest');
   const metrics = createIngestMetrics(registry);
-  const redis = createProducerConnection(env.REDIS_URL, 'hikhub-ingest');
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
-  const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX);
-  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const redis = createProducerConnection(env.REDIS_URL, 'hikhub-ingest', logger);
+  const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
   registerWorkerCount(registry, queue);
 
   // Serve even when Redis is down at boot: devices get 503 (and retry) and /readyz says why.
