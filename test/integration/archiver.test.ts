@@ -153,9 +153,9 @@ describe('archiver against the real Redis and Postgres', async () => {
     expect(ingestMetrics).toMatch(/hikhub_queue_workers\{queue="events",service="ingest"\} 1/);
   });
 
-  it('leaves one row, one file per picture and one log line when a job runs twice', async () => {
-    // The same job delivered again after a crash between commit and ack: run the handler twice on one envelope.
-    const handler = createArchiveHandler({
+  /** The archive handler itself, wired to this file's world, for tests that drive it job by job. */
+  const directHandler = (options: { archiveHeartbeats: boolean; defaultTimeZone?: string }) =>
+    createArchiveHandler({
       db,
       redis,
       devices: createDeviceRegistry(db, createLogger('test', 'silent')),
@@ -165,9 +165,34 @@ describe('archiver against the real Redis and Postgres', async () => {
       quarantine: createQuarantine(db, world.dataDir),
       metrics: createArchiverMetrics(createRegistry('test')),
       logger: createLogger('test', 'silent'),
-      archiveHeartbeats: false,
-      defaultTimeZone: undefined,
+      archiveHeartbeats: options.archiveHeartbeats,
+      defaultTimeZone: options.defaultTimeZone,
     });
+
+  /** Store a body and its envelope as ingest would. */
+  const envelopeFor = async (id: string, body: Buffer | string, contentType: string): Promise<RawEvent> => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const key = bodyKey(world.prefix, id);
+    const chunks = await writeBody(redis, key, bytes);
+    return rawEventV1Schema.parse({
+      v: 1, id, receivedAt: new Date().toISOString(), remoteAddress: '10.0.0.9', method: 'POST', path: '/direct', query: '',
+      headers: { 'content-type': contentType }, body: { key, bytes: bytes.length, chunks },
+    });
+  };
+
+  it('stores heartbeats as events when ARCHIVE_HEARTBEATS=true, and reads offset-less times in the configured zone', async () => {
+    const handler = directHandler({ archiveHeartbeats: true, defaultTimeZone: 'Europe/Paris' });
+    const heartbeat = `<EventNotificationAlert><macAddress>02:00:00:00:00:77</macAddress><dateTime>2025-07-01T10:00:00</dateTime><eventType>heartBeat</eventType></EventNotificationAlert>`;
+    const raw = await envelopeFor('01938000-0000-7000-8000-000000000077', heartbeat, 'application/xml');
+    expect(await handler(raw)).toEqual({ outcome: 'archived' });
+    const row = await db.selectFrom('events').selectAll().where('id', '=', raw.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ event_type: 'heartBeat', event_family: 'heartbeat', device_time: '2025-07-01T10:00:00' });
+    expect(row.occurred_at?.toISOString()).toBe('2025-07-01T08:00:00.000Z'); // Paris is UTC+2 in July
+  });
+
+  it('leaves one row, one file per picture and one log line when a job runs twice', async () => {
+    // The same job delivered again after a crash between commit and ack: run the handler twice on one envelope.
+    const handler = directHandler({ archiveHeartbeats: false });
     const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2_000, 7), Buffer.from([0xff, 0xd9])]);
     const multipart = Buffer.concat([
       Buffer.from(`--b\r\nContent-Disposition: form-data; name="MoveDetection.xml"\r\nContent-Type: application/xml\r\n\r\n${VMD('02:00:00:00:00:42')}\r\n--b\r\nContent-Disposition: form-data; name="Picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
