@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../libs/db/database.js';
+import { isDataException, pgSafeJson, pgSafeText } from '../../libs/db/pg-safe.js';
 import { ParseFailure } from '../../libs/hikvision/event-model.js';
 import { parseRequest } from '../../libs/hikvision/parse-request.js';
 import { BodyMissingError, deleteBody, readBody } from '../../libs/jobs/body-store.js';
@@ -53,19 +54,24 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
       throw new UnrecoverableError(`body of event ${raw.id} is missing from Redis and the event was never archived`);
     }
 
+    const quarantine = async (reason: string, code: string) => {
+      await deps.quarantine(raw, body, pgSafeText(reason), code);
+      metrics.parseFailures.inc({ code });
+      deps.logger.warn({ eventId: raw.id, path: raw.path, code, reason }, 'event quarantined');
+      await deleteBody(redis, raw.body.key);
+      return finish('quarantined', 'unknown');
+    };
+
     let parsed;
     try {
       parsed = await parseRequest({ contentType: raw.headers['content-type'], body, defaultTimeZone: deps.defaultTimeZone });
     } catch (error) {
       if (!(error instanceof ParseFailure)) throw error;
-      await deps.quarantine(raw, body, error.reason, error.code);
-      metrics.parseFailures.inc({ code: error.code });
-      deps.logger.warn({ eventId: raw.id, path: raw.path, code: error.code, reason: error.reason }, 'event quarantined');
-      await deleteBody(redis, raw.body.key);
-      return finish('quarantined', 'unknown');
+      return quarantine(error.reason, error.code);
     }
 
-    const { event } = parsed;
+    // NULs and lone surrogates from a device would make the row unstorable on every retry.
+    const event = pgSafeJson(parsed.event);
     const receivedAt = new Date(raw.receivedAt);
     const sighting = { event, remoteAddress: raw.remoteAddress, seenAt: receivedAt };
     const device = await deps.devices.resolve(sighting);
@@ -83,7 +89,10 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
     } catch (error) {
       // A device row deleted under our cache: forget it so the retry recreates it.
       if ((error as { code?: string }).code === '23503') deps.devices.forget(sighting);
-      throw error;
+      if (!isDataException(error)) throw error;
+      // Postgres refuses the values themselves (out of range, bad encoding): no retry can fix that.
+      await deps.pictures.remove(stored);
+      return quarantine(`Postgres cannot store this event: ${(error as Error).message}`, 'unstorable');
     }
     metrics.dbWriteDuration.observe(Number(process.hrtime.bigint() - writeStarted) / 1e9);
     if (result === 'inserted') deps.devices.record(device, 'event', sighting);

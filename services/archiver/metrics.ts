@@ -18,7 +18,7 @@ export function createArchiverMetrics(registry: Registry) {
     }),
     parseFailures: new Counter({
       name: 'hikhub_archiver_parse_failures_total',
-      help: 'Payloads that could not be parsed (each is quarantined), by reason code',
+      help: 'Payloads quarantined because they could not be parsed or stored, by reason code',
       labelNames: ['code'] as const,
       registers: [registry],
     }),

@@ -190,6 +190,26 @@ describe('archiver against the real Redis and Postgres', async () => {
     expect(row.occurred_at?.toISOString()).toBe('2025-07-01T08:00:00.000Z'); // Paris is UTC+2 in July
   });
 
+  it('stores text with NULs and broken surrogates, and quarantines values Postgres cannot hold', async () => {
+    const handler = directHandler({ archiveHeartbeats: false });
+    const dirty = JSON.stringify({
+      macAddress: '02:00:00:00:00:88',
+      eventType: 'AccessControllerEvent',
+      AccessControllerEvent: { majorEventType: 5, subEventType: 1, name: 'Ada\u0000 \ud800Lovelace', serialNo: 7 },
+    });
+    const raw = await envelopeFor('01938000-0000-7000-8000-000000000088', dirty, 'application/json');
+    expect(await handler(raw)).toEqual({ outcome: 'archived' });
+    const row = await db.selectFrom('events').select(['person_name', 'payload']).where('id', '=', raw.id).executeTakeFirstOrThrow();
+    expect(row.person_name).toBe('Ada \ufffdLovelace');
+
+    const huge = '<EventNotificationAlert><eventType>VMD</eventType><channelID>999999999999999</channelID></EventNotificationAlert>';
+    const unstorable = await envelopeFor('01938000-0000-7000-8000-000000000089', huge, 'application/xml');
+    expect(await handler(unstorable)).toEqual({ outcome: 'quarantined' });
+    const quarantined = await db.selectFrom('quarantined_events').selectAll().where('id', '=', unstorable.id).executeTakeFirstOrThrow();
+    expect(quarantined.reason_code).toBe('unstorable');
+    expect(quarantined.reason).toMatch(/out of range/);
+  });
+
   it('leaves one row, one file per picture and one log line when a job runs twice', async () => {
     // The same job delivered again after a crash between commit and ack: run the handler twice on one envelope.
     const handler = directHandler({ archiveHeartbeats: false });
