@@ -80,7 +80,8 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
       const value = req.headers[name];
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const queryIndex = req.originalUrl.indexOf('?');
+    const target = requestTarget(req.originalUrl);
+    const queryIndex = target.indexOf('?');
     const enqueueStarted = process.hrtime.bigint();
     try {
       await options.writeEvent(
@@ -89,8 +90,8 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
           receivedAt: receivedAt.toISOString(),
           remoteAddress: options.clientAddress(req.socket.remoteAddress, headers['x-forwarded-for']),
           method: req.method,
-          path: queryIndex === -1 ? req.originalUrl : req.originalUrl.slice(0, queryIndex),
-          query: queryIndex === -1 ? '' : req.originalUrl.slice(queryIndex + 1),
+          path: queryIndex === -1 ? target : target.slice(0, queryIndex),
+          query: queryIndex === -1 ? '' : target.slice(queryIndex + 1),
           headers,
         },
         outcome.body,
@@ -110,4 +111,12 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
   }
 
   return app;
+}
+
+/** Path and query of the request line; an absolute-form target (`POST http://host/p`, sent through some proxies) loses its scheme and host. */
+export function requestTarget(url: string): string {
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+  if (!absolute) return url;
+  const rest = url.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }

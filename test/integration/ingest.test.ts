@@ -65,6 +65,13 @@ describe('ingest against the real Redis', () => {
     expect(response?.status).toBe(200);
   });
 
+  it('takes an absolute-form request target, as some proxies send it', async () => {
+    const request = `POST http://127.0.0.1/abs/path?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${XML.length}\r\nConnection: close\r\n\r\n${XML}`;
+    expect((await sendRaw(ingest.port, request))?.status).toBe(200);
+    const [job] = await queue.getJobs(['waiting'], 0, 0);
+    expect([job!.data.path, job!.data.query]).toEqual(['/abs/path', 'q=1']);
+  });
+
   it('splits a large body into binary chunks and reassembles it byte for byte', async () => {
     const body = Buffer.alloc(60_000);
     for (let i = 0; i < body.length; i++) body[i] = (i * 7919) & 0xff;

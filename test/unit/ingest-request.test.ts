@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createClientAddressResolver, normalizeAddress } from '../../services/ingest/client-address.js';
+import { requestTarget } from '../../services/ingest/app.js';
 
 describe('client address', () => {
   it('uses the socket peer when no proxy is trusted', () => {
@@ -18,5 +19,14 @@ describe('client address', () => {
   it('normalises IPv4-mapped IPv6', () => {
     expect(normalizeAddress('::ffff:10.0.0.5')).toBe('10.0.0.5');
     expect(normalizeAddress('::1')).toBe('::1');
+  });
+});
+
+describe('request target', () => {
+  it('keeps origin-form and strips scheme and host from absolute-form', () => {
+    expect(requestTarget('/hikvision/events?x=1')).toBe('/hikvision/events?x=1');
+    expect(requestTarget('http://10.0.0.1:8080/hikvision/events?x=1')).toBe('/hikvision/events?x=1');
+    expect(requestTarget('http://10.0.0.1:8080')).toBe('/');
+    expect(requestTarget('http://host?x=1')).toBe('/?x=1');
   });
 });
