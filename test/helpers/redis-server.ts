@@ -25,11 +25,13 @@ export class PrivateRedis {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly aof: boolean,
   ) {}
 
-  static async start(): Promise<PrivateRedis> {
+  /** `aof: true` runs it as production should: append-only file, fsync every second. */
+  static async start(options: { aof?: boolean } = {}): Promise<PrivateRedis> {
     const dir = await mkdtemp(join(tmpdir(), 'hikhub-redis-'));
-    const redis = new PrivateRedis(await freePort(), dir);
+    const redis = new PrivateRedis(await freePort(), dir, options.aof ?? false);
     await redis.launch();
     return redis;
   }
@@ -39,7 +41,7 @@ export class PrivateRedis {
   }
 
   async launch(): Promise<void> {
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction'], {
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', this.aof ? 'yes' : 'no', '--appendfsync', 'everysec', '--dir', this.dir, '--maxmemory-policy', 'noeviction'], {
       stdio: 'ignore',
     });
     const deadline = Date.now() + 10_000;

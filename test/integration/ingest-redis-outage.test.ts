@@ -1,4 +1,8 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBody } from '../../libs/jobs/body-store.js';
+import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
@@ -78,6 +82,38 @@ describe('ingest started while Redis is down', () => {
       await redis.launch();
       await waitFor(async () => (await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status === 200);
       expect((await timedPost(ingest.port)).status).toBe(200);
+    } finally {
+      await ingest.stop();
+      await redis.stop();
+    }
+  });
+});
+
+describe('Redis killed (kill -9) with AOF on, as production runs it', () => {
+  it('keeps every event the ingest acknowledged', async () => {
+    const redis = await PrivateRedis.start({ aof: true });
+    const ingest = await startTestIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: 'aof' });
+    const acknowledged: string[] = [];
+    try {
+      const posts = Array.from({ length: 300 }, async (_, n) => {
+        const response = await sendRaw(ingest.port, buildPost(`/aof/${n}`, XML), { timeoutMs: 5_000 }).catch(() => null);
+        if (response?.status === 200) acknowledged.push(response.headers['x-event-id']!);
+      });
+      // Kill Redis while requests are in flight: some are acknowledged, the rest get 503.
+      await waitFor(async () => acknowledged.length >= 100, 10_000);
+      await redis.kill();
+      await Promise.all(posts);
+      await redis.launch();
+      const client = new Redis(redis.url);
+      const queue = new Queue(EVENTS_QUEUE, { connection: client, prefix: 'aof' });
+      for (const id of acknowledged) {
+        const job = await queue.getJob(id);
+        expect(job, `acknowledged event ${id}`).toBeDefined();
+        expect((await readBody(client, job!.data.body.key, job!.data.body.chunks)).toString()).toBe(XML);
+      }
+      await queue.close();
+      client.disconnect();
+      expect(acknowledged.length).toBeGreaterThanOrEqual(100);
     } finally {
       await ingest.stop();
       await redis.stop();
