@@ -101,9 +101,9 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
       // The id lets an integrator or a test find the archived row; devices ignore it.
       answer(200, 'OK\n', undefined, { 'x-event-id': id });
     } catch (error) {
-      const timedOut = error instanceof TimeoutError;
-      logger.warn({ err: error, eventId: id }, timedOut ? 'redis write timed out' : 'redis write failed');
-      answer(503, 'Event store unavailable, retry later\n', timedOut ? 'enqueue_timeout' : 'redis_unavailable', { 'retry-after': '5' });
+      const reason = rejectionReason(error);
+      logger.warn({ err: error, eventId: id, reason }, 'event not queued');
+      answer(503, reason === 'redis_full' ? 'Event store full, retry later\n' : 'Event store unavailable, retry later\n', reason, { 'retry-after': '5' });
     } finally {
       release();
       metrics.inflightBytes.set(budget.bytes);
@@ -119,4 +119,11 @@ export function requestTarget(url: string): string {
   if (!absolute) return url;
   const rest = url.slice(absolute[0].length);
   return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** Why the durable write failed: Redis slow, Redis full (noeviction at maxmemory), or Redis unreachable. */
+function rejectionReason(error: unknown): IngestRejectionReason {
+  if (error instanceof TimeoutError) return 'enqueue_timeout';
+  if (error instanceof Error && error.message.startsWith('OOM')) return 'redis_full';
+  return 'redis_unavailable';
 }

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
 
-export const INGEST_REJECTION_REASONS = ['too_large', 'aborted', 'overloaded', 'redis_unavailable', 'enqueue_timeout', 'method_not_allowed'] as const;
+export const INGEST_REJECTION_REASONS = ['too_large', 'aborted', 'overloaded', 'redis_unavailable', 'redis_full', 'enqueue_timeout'] as const;
 export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
 
 export function createIngestMetrics(registry: Registry) {

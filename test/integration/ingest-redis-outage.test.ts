@@ -122,3 +122,31 @@ describe('Redis killed (kill -9) with AOF on, as production runs it', () => {
     }
   });
 });
+
+describe('Redis full (maxmemory reached, noeviction)', () => {
+  it('answers 503 "full", counts it apart from an outage, and takes events again once there is room', async () => {
+    const redis = await PrivateRedis.start();
+    const ingest = await startTestIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: 'full' });
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'maxmemory', String((await usedMemory(admin)) + 512 * 1024));
+      const body = Buffer.alloc(100_000, 1);
+      const statuses: number[] = [];
+      for (let n = 0; n < 20; n++) statuses.push((await sendRaw(ingest.port, buildPost('/full', body)))?.status ?? 0);
+      expect(statuses).toContain(200);
+      expect(statuses.at(-1)).toBe(503);
+      const metrics = await (await fetch(`http://127.0.0.1:${ingest.metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/hikhub_ingest_rejections_total\{reason="redis_full",service="ingest"\} [1-9]/);
+      await admin.config('SET', 'maxmemory', '0');
+      expect((await sendRaw(ingest.port, buildPost('/full', body)))?.status).toBe(200);
+    } finally {
+      admin.disconnect();
+      await ingest.stop();
+      await redis.stop();
+    }
+  });
+});
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+}
