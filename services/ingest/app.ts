@@ -39,7 +39,7 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
     void receiveEvent(req, res);
   });
 
-  app.use((req, res) => {
+  app.use((_req, res) => {
     res.status(405).set('allow', 'POST').type('text/plain').send('Only POST is accepted here\n');
   });
 

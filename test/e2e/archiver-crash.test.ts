@@ -1,12 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../libs/db/database.js';
-import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { localDay } from '../../services/archiver/daily-logs.js';
 import { createTestWorld, waitFor } from '../helpers/archiver.js';
 import { startTestIngest } from '../helpers/ingest.js';
@@ -41,10 +37,8 @@ function faceEvent(serialNo: number): { body: Buffer; contentType: string } {
  */
 describe('archiver killed in the middle of a job', async () => {
   const world = await createTestWorld('crash');
+  const { db, queue } = world;
   let ingest: Awaited<ReturnType<typeof startTestIngest>>;
-  let db: Db;
-  let redis: Redis;
-  let queue: Queue;
   const archivers: ServiceProcess[] = [];
 
   const startArchiver = async () => {
@@ -64,17 +58,11 @@ describe('archiver killed in the middle of a job', async () => {
 
   beforeAll(async () => {
     ingest = await startTestIngest({ QUEUE_PREFIX: world.prefix });
-    db = createDb(world.databaseUrl, 2);
-    redis = new Redis(TEST_REDIS_URL);
-    queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: world.prefix });
   });
 
   afterAll(async () => {
     for (const archiver of archivers) await archiver.crash();
     await ingest?.stop();
-    await queue?.close();
-    redis?.disconnect();
-    await db?.destroy();
     await world.teardown();
   });
 

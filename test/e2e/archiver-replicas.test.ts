@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../libs/db/database.js';
 import { localDay } from '../../services/archiver/daily-logs.js';
 import { createTestWorld, waitFor } from '../helpers/archiver.js';
 import { startTestIngest } from '../helpers/ingest.js';
@@ -28,14 +27,13 @@ const access = (n: number) =>
 /** Two archiver processes on one queue, one database and one DATA_DIR, as replicas run in production. */
 describe('several archiver replicas', async () => {
   const world = await createTestWorld('replicas');
+  const { db } = world;
   let ingest: Awaited<ReturnType<typeof startTestIngest>>;
-  let db: Db;
   const archivers: ServiceProcess[] = [];
   const metricsPorts: number[] = [];
 
   beforeAll(async () => {
     ingest = await startTestIngest({ QUEUE_PREFIX: world.prefix });
-    db = createDb(world.databaseUrl, 2);
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
       const archiver = ServiceProcess.start('services/archiver/main.ts', { ...world.env, REDIS_URL: TEST_REDIS_URL, ARCHIVER_METRICS_PORT: String(port), ARCHIVER_CONCURRENCY: '8' });
@@ -48,7 +46,6 @@ describe('several archiver replicas', async () => {
   afterAll(async () => {
     for (const archiver of archivers) await archiver.stop();
     await ingest?.stop();
-    await db?.destroy();
     await world.teardown();
   });
 

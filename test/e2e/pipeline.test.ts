@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../libs/db/database.js';
-import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { createTestWorld, waitFor } from '../helpers/archiver.js';
 import { fixtureNames, haveFixtures, MISSING_FIXTURES_MESSAGE, readFixture, splitHttpCapture } from '../helpers/fixtures.js';
 import { sendRaw } from '../helpers/raw-http.js';
@@ -58,10 +54,8 @@ function withExactContentLength(capture: Buffer): Buffer {
 describe.skipIf(!haveFixtures)('end to end: every fixture through ingest → Redis → archiver → Postgres and files', async () => {
   const world = await createTestWorld('e2e');
   const ports = { ingest: await freePort(), ingestMetrics: await freePort(), archiverMetrics: await freePort() };
+  const { db, queue } = world;
   let system: ServiceProcess;
-  let db: Db;
-  let redis: Redis;
-  let queue: Queue;
   const sent: Sent[] = [];
   const heartbeatLines = { cam: 349, nvr: 3061, ptz: 75 };
   const streamEvents = { cam: 421, nvr: 2520, ptz: 1441 };
@@ -78,16 +72,10 @@ describe.skipIf(!haveFixtures)('end to end: every fixture through ingest → Red
     });
     await system.waitReady(`http://127.0.0.1:${ports.ingest}/readyz`);
     await system.waitReady(`http://127.0.0.1:${ports.archiverMetrics}/readyz`);
-    db = createDb(world.databaseUrl, 2);
-    redis = new Redis(TEST_REDIS_URL);
-    queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: world.prefix });
   }, 60_000);
 
   afterAll(async () => {
     await system?.crash();
-    await queue?.close();
-    redis?.disconnect();
-    await db?.destroy();
     await world.teardown();
   });
 

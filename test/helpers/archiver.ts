@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { archiverEnvSchema, loadEnv, type ArchiverEnv } from '../../libs/config/env.js';
+import { createDb } from '../../libs/db/database.js';
+import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { createLogger } from '../../libs/logger/logger.js';
 import { startArchiver } from '../../services/archiver/archiver-service.js';
 import { createTestDatabaseUrl } from './database.js';
@@ -22,18 +26,31 @@ export async function startTestArchiver(overrides: Record<string, string>) {
   return startArchiver(env, createLogger('archiver', env.LOG_LEVEL));
 }
 
-/** A test file's own database, Redis prefix and data directory, torn down together. */
+/**
+ * A test file's own database, Redis prefix and data directory, plus connections to look at them
+ * (`db`, `redis`, and `queue` for the events queue), all torn down together.
+ */
 export async function createTestWorld(label: string) {
   const database = await createTestDatabaseUrl(label);
-  const redis = createTestPrefix(label);
+  const keys = createTestPrefix(label);
   const dataDir = await mkdtemp(join(tmpdir(), `hikhub-${label}-`));
+  // Kysely connects on first query, so this is safe before any service has created the database.
+  const db = createDb(database.url, 2);
+  const redis = new Redis(TEST_REDIS_URL);
+  const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: keys.prefix });
   return {
     databaseUrl: database.url,
-    prefix: redis.prefix,
+    prefix: keys.prefix,
     dataDir,
-    env: { DATABASE_URL: database.url, QUEUE_PREFIX: redis.prefix, DATA_DIR: dataDir },
+    env: { DATABASE_URL: database.url, QUEUE_PREFIX: keys.prefix, DATA_DIR: dataDir },
+    db,
+    redis,
+    queue,
     teardown: async () => {
-      await redis.cleanup();
+      await queue.close();
+      redis.disconnect();
+      await db.destroy();
+      await keys.cleanup();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -1,13 +1,9 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../libs/db/database.js';
-import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { createTestWorld, startTestArchiver, waitFor } from '../helpers/archiver.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { PrivatePostgres } from '../helpers/postgres-server.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';
-import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const event = (n: number) =>
   `<EventNotificationAlert><macAddress>02:00:00:00:01:${String(n).padStart(2, '0')}</macAddress><eventType>IO</eventType><eventState>active</eventState><dateTime>2025-01-01T00:00:0${n}Z</dateTime></EventNotificationAlert>`;
@@ -17,28 +13,23 @@ describe('archiver while Postgres is down (private cluster)', () => {
   let world: Awaited<ReturnType<typeof createTestWorld>>;
   let archiver: Awaited<ReturnType<typeof startTestArchiver>>;
   let ingest: Awaited<ReturnType<typeof startTestIngest>>;
-  let redis: Redis;
-  let queue: Queue;
 
   beforeAll(async () => {
     postgres = await PrivatePostgres.start();
     world = await createTestWorld('pg-outage');
     archiver = await startTestArchiver({ ...world.env, DATABASE_URL: postgres.urlFor('hikhub') });
     ingest = await startTestIngest({ QUEUE_PREFIX: world.prefix });
-    redis = new Redis(TEST_REDIS_URL);
-    queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: world.prefix });
   });
 
   afterAll(async () => {
     await ingest?.stop();
     await archiver?.stop();
-    await queue?.close();
-    redis?.disconnect();
     await postgres?.destroy();
     await world?.teardown();
   });
 
   it('keeps taking events, retries with backoff, and archives each exactly once when Postgres returns', async () => {
+    const { queue } = world;
     const send = async (n: number) => expect((await sendRaw(ingest.port, buildPost('/io', event(n), { 'Content-Type': 'text/xml' })))?.status).toBe(200);
     await send(1);
     await waitFor(async () => (await queue.getJobCounts('completed')).completed === 1, 10_000, 'first event');

@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../libs/db/database.js';
 import { bodyKey, writeBody } from '../../libs/jobs/body-store.js';
-import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { rawEventV1Schema, type RawEvent } from '../../libs/jobs/raw-event.js';
 import { createLogger } from '../../libs/logger/logger.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
@@ -19,10 +15,9 @@ import { createArchiverMetrics } from '../../services/archiver/metrics.js';
 import { createPictureStore } from '../../services/archiver/picture-store.js';
 import { createQuarantine } from '../../services/archiver/quarantine.js';
 import { createTestWorld, startTestArchiver, waitFor } from '../helpers/archiver.js';
-import { haveFixtures, MISSING_FIXTURES_MESSAGE, readFixture, splitHttpCapture } from '../helpers/fixtures.js';
+import { haveFixtures, readFixture, splitHttpCapture } from '../helpers/fixtures.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';
-import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const VMD = (mac: string, count = 1) =>
   `<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema"><ipAddress>10.0.0.7</ipAddress><macAddress>${mac}</macAddress><channelID>1</channelID><dateTime>2025-04-06T14:16:04+02:00</dateTime><activePostCount>${count}</activePostCount><eventType>VMD</eventType><eventState>active</eventState></EventNotificationAlert>`;
@@ -31,26 +26,18 @@ const FACE_CAPTURE = 'smartacesso__face_terminal_event_log_multipart_replayable.
 
 describe('archiver against the real Redis and Postgres', async () => {
   const world = await createTestWorld('archiver');
+  const { db, redis, queue } = world;
   let ingest: Awaited<ReturnType<typeof startTestIngest>>;
   let archiver: Awaited<ReturnType<typeof startTestArchiver>>;
-  let db: Db;
-  let redis: Redis;
-  let queue: Queue;
 
   beforeAll(async () => {
     archiver = await startTestArchiver({ ...world.env, ARCHIVER_CONCURRENCY: '4' });
     ingest = await startTestIngest({ QUEUE_PREFIX: world.prefix });
-    db = createDb(world.databaseUrl, 2);
-    redis = new Redis(TEST_REDIS_URL);
-    queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: world.prefix });
   });
 
   afterAll(async () => {
     await ingest?.stop();
     await archiver?.stop();
-    await queue?.close();
-    redis?.disconnect();
-    await db?.destroy();
     await world.teardown();
   });
 
