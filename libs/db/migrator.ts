@@ -4,7 +4,7 @@ import type { Db } from './database.js';
 import { migrations } from './migrations/index.js';
 
 /**
- * Bring the schema to the latest migration. Kysely's Postgres adapter holds a transaction-level
+ * Bring the schema to the latest migration. Kysely's Postgres adapter holds a session-level
  * advisory lock while it migrates, so replicas starting together run each migration once.
  * Any error (including a database newer than this build) is a start-up error.
  */

@@ -30,7 +30,7 @@ export interface ArchiveDependencies {
 
 /**
  * Archive one raw event, safe to run any number of times for the same job:
- * pictures first (deterministic names), then one transaction for device + event + pictures,
+ * pictures first (deterministic names), then one atomic statement for the event and its pictures,
  * then the daily log lines (once, tracked by events.logged_at), and only then the body leaves Redis.
  */
 export function createArchiveHandler(deps: ArchiveDependencies) {

@@ -30,7 +30,7 @@ export function createArchiverMetrics(registry: Registry) {
     }),
     dbWriteDuration: new Histogram({
       name: 'hikhub_archiver_db_write_duration_seconds',
-      help: 'Time of the transaction that writes an event, its device and its pictures',
+      help: 'Time of the statement that writes an event and its pictures',
       buckets: LATENCY_BUCKETS_SECONDS,
       registers: [registry],
     }),
