@@ -15,7 +15,7 @@ import { createEventWriter } from '../services/ingest/event-writer.js';
 import { createTestDatabaseUrl } from '../test/helpers/database.js';
 import { freePort } from '../test/helpers/redis-server.js';
 import { ServiceProcess } from '../test/helpers/service-process.js';
-import { FACE_CONTENT_TYPE, faceEventBody } from './payloads.js';
+import { FACE_CONTENT_TYPE, faceEventBody, MOTION_CONTENT_TYPE, motionEventBody } from './payloads.js';
 import { progress, scrapeMetricSum, type Resources } from './support.js';
 
 export interface ConsumerRun {
@@ -26,7 +26,17 @@ export interface ConsumerRun {
   wallSeconds: number;
 }
 
+/** What the queue is filled with: 60 KiB face events with a picture, or small XML motion events. */
+export type ArchiverPayload = 'face' | 'motion';
+
+const PAYLOADS: Record<ArchiverPayload, { describe: string; body: (n: number) => Buffer; contentType: string }> = {
+  face: { describe: 'face events (multipart JSON + JPEG, distinct serialNo)', body: (n) => faceEventBody(n), contentType: FACE_CONTENT_TYPE },
+  motion: { describe: 'motion events (ISAPI XML, no picture, 64 cameras)', body: (n) => motionEventBody(n), contentType: MOTION_CONTENT_TYPE },
+};
+
 export interface ArchiverThroughputResult {
+  payload: ArchiverPayload;
+  describe: string;
   events: number;
   bodyBytes: number;
   concurrency: number;
@@ -41,7 +51,7 @@ const QUEUE_PREFIX = 'bench';
 const TIMEOUT_MS = 120_000;
 
 /** N face events (distinct serialNo, so none is a duplicate) onto the events queue through ingest's own writer. */
-async function fillQueue(redisUrl: string, events: number): Promise<number> {
+async function fillQueue(redisUrl: string, events: number, payload: ArchiverPayload): Promise<number> {
   const redis = createProducerConnection(redisUrl, 'hikhub-bench-fill');
   redis.on('error', () => {});
   const queue = createQueue(EVENTS_QUEUE, redis, QUEUE_PREFIX);
@@ -52,8 +62,7 @@ async function fillQueue(redisUrl: string, events: number): Promise<number> {
     let next = 0;
     const writer = async () => {
       while (next < events) {
-        const serialNo = ++next;
-        const body = faceEventBody(serialNo);
+        const body = PAYLOADS[payload].body(++next);
         const receivedAt = new Date();
         await write(
           {
@@ -63,7 +72,7 @@ async function fillQueue(redisUrl: string, events: number): Promise<number> {
             method: 'POST',
             path: '/event/notification',
             query: '',
-            headers: { 'content-type': FACE_CONTENT_TYPE, 'content-length': String(body.length), host: '192.168.15.4:8090', 'user-agent': 'hikhub-bench' },
+            headers: { 'content-type': PAYLOADS[payload].contentType, 'content-length': String(body.length), host: '192.168.15.4:8090', 'user-agent': 'hikhub-bench' },
           },
           body,
         );
@@ -144,19 +153,20 @@ export async function benchArchiverThroughput(options: {
   redisUrl: string;
   events: number;
   concurrency: number;
+  payload: ArchiverPayload;
 }): Promise<ArchiverThroughputResult> {
-  const { resources, redis, redisUrl, events, concurrency } = options;
+  const { resources, redis, redisUrl, events, concurrency, payload } = options;
 
   await redis.flushall('SYNC');
-  progress(`filling the queue with ${events} face events for the no-op worker`);
-  const fillEventsPerSecond = await fillQueue(redisUrl, events);
+  progress(`filling the queue with ${events} ${payload} events for the no-op worker`);
+  const fillEventsPerSecond = await fillQueue(redisUrl, events, payload);
   progress(`no-op BullMQ worker (read body + delete), concurrency ${concurrency}`);
   const floor = await runNoopWorker(resources, redisUrl, events, concurrency);
   progress(`  ${Math.round(floor.eventsPerSecond)} events/s`);
 
   await redis.flushall('SYNC');
-  progress(`filling the queue with ${events} face events for the archiver`);
-  await fillQueue(redisUrl, events);
+  progress(`filling the queue with ${events} ${payload} events for the archiver`);
+  await fillQueue(redisUrl, events, payload);
 
   const database = await createTestDatabaseUrl('bench');
   const dropDatabase = resources.defer(`database ${database.name}`, () => database.drop());
@@ -196,8 +206,10 @@ export async function benchArchiverThroughput(options: {
           const rows = await countRows(database.url);
           progress(`  ${Math.round(eventsPerSecond)} events/s (${wallSeconds.toFixed(1)} s from spawn), ${rows.events} rows, ${rows.pictures} pictures`);
           return {
+            payload,
+            describe: PAYLOADS[payload].describe,
             events,
-            bodyBytes: faceEventBody(1).length,
+            bodyBytes: PAYLOADS[payload].body(1).length,
             concurrency,
             fillEventsPerSecond,
             floor,

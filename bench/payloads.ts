@@ -54,6 +54,18 @@ function template() {
 }
 
 /** Where the event_log JSON comes from: the captured face terminal event, or the built-in copy. */
+/** A camera motion event as an NVR posts it: ISAPI XML, no picture (~500 bytes). */
+export function motionEventBody(count: number): Buffer {
+  return Buffer.from(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\n` +
+      `<ipAddress>192.168.1.64</ipAddress>\n<portNo>80</portNo>\n<protocol>HTTP</protocol>\n<macAddress>44:19:b6:00:00:${(count % 64).toString(16).padStart(2, '0')}</macAddress>\n` +
+      `<channelID>${1 + (count % 8)}</channelID>\n<dateTime>2026-11-27T08:02:00+01:00</dateTime>\n<activePostCount>${count}</activePostCount>\n` +
+      `<eventType>VMD</eventType>\n<eventState>active</eventState>\n<eventDescription>Motion alarm</eventDescription>\n</EventNotificationAlert>\n`,
+  );
+}
+
+export const MOTION_CONTENT_TYPE = 'application/xml; charset="UTF-8"';
+
 export function faceEventSource(): 'fixture' | 'built-in' {
   return template().source;
 }

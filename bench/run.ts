@@ -62,7 +62,7 @@ interface Results {
   machine: { cpus: number; cpuModel: string; node: string; redis: string; postgres: string; faceEventJson: string };
   memory?: MemoryRow[];
   ingest?: IngestFloorResult;
-  archiver?: ArchiverThroughputResult;
+  archiver?: ArchiverThroughputResult[];
 }
 
 const resources = new Resources();
@@ -147,13 +147,19 @@ async function main(): Promise<Results> {
   }
 
   if (selected.has('archiver')) {
-    results.archiver = await benchArchiverThroughput({
-      resources,
-      redis,
-      redisUrl: privateRedis.url,
-      events: Number(args.events),
-      concurrency: Number(args.concurrency),
-    });
+    results.archiver = [];
+    for (const payload of ['face', 'motion'] as const) {
+      results.archiver.push(
+        await benchArchiverThroughput({
+          resources,
+          redis,
+          redisUrl: privateRedis.url,
+          events: Number(args.events),
+          concurrency: Number(args.concurrency),
+          payload,
+        }),
+      );
+    }
   }
   return results;
 }
@@ -197,11 +203,10 @@ function report(results: Results): string {
     );
   }
 
-  if (results.archiver) {
-    const r = results.archiver;
+  for (const r of results.archiver ?? []) {
     out.push(
       '',
-      `2. Archiver throughput — ${fmt.int(r.events)} face events (${fmt.int(r.bodyBytes)} B, distinct serialNo) pre-queued, concurrency ${r.concurrency}`,
+      `2${r.payload === 'face' ? 'a' : 'b'}. Archiver throughput — ${fmt.int(r.events)} ${r.describe}, ${fmt.int(r.bodyBytes)} B each, pre-queued, concurrency ${r.concurrency}`,
       '   floor = plain BullMQ Worker that reads each body (HMGET) and deletes it; archiver = services/archiver/main.ts, fresh database, temp DATA_DIR',
       '',
       formatTable(
