@@ -46,10 +46,9 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
   async function receiveEvent(req: Request, res: Response): Promise<void> {
     const started = process.hrtime.bigint();
     const receivedAt = new Date();
-    const { result, release } = readBody(req, options.maxBodyBytes, budget, (bytes) => metrics.receivedBytes.inc(bytes));
-    metrics.inflightBytes.set(budget.bytes);
+    const { result, release } = readBody(req, options.maxBodyBytes, budget);
     const outcome = await result;
-    metrics.inflightBytes.set(budget.bytes);
+    metrics.receivedBytes.inc(outcome.received);
 
     const answer = (status: number, text: string, reason?: IngestRejectionReason, extraHeaders?: Record<string, string>) => {
       if (reason) metrics.rejections.inc({ reason });
@@ -106,7 +105,6 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
       answer(503, reason === 'redis_full' ? 'Event store full, retry later\n' : 'Event store unavailable, retry later\n', reason, { 'retry-after': '5' });
     } finally {
       release();
-      metrics.inflightBytes.set(budget.bytes);
     }
   }
 

@@ -22,7 +22,8 @@ export interface RunningIngest extends RunningService {
 
 export async function startIngest(env: IngestEnv, logger: Logger): Promise<RunningIngest> {
   const registry = createRegistry('ingest');
-  const metrics = createIngestMetrics(registry);
+  const budget = new InflightBudget(env.INGEST_MAX_INFLIGHT_BYTES);
+  const metrics = createIngestMetrics(registry, budget);
   const redis = createProducerConnection(env.REDIS_URL, 'hikhub-ingest', logger);
   const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
   registerWorkerCount(registry, queue);
@@ -42,7 +43,7 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     ready,
     writeEvent: createEventWriter({ redis, queue, prefix: env.QUEUE_PREFIX, timeoutMs: env.INGEST_ENQUEUE_TIMEOUT_MS }),
     maxBodyBytes: env.INGEST_MAX_BODY,
-    budget: new InflightBudget(env.INGEST_MAX_INFLIGHT_BYTES),
+    budget,
     clientAddress: createClientAddressResolver(env.TRUSTED_PROXIES),
   });
 

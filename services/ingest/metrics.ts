@@ -1,11 +1,12 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
+import type { InflightBudget } from './read-body.js';
 
 export const INGEST_REJECTION_REASONS = ['too_large', 'aborted', 'overloaded', 'redis_unavailable', 'redis_full', 'enqueue_timeout'] as const;
 export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
 
-export function createIngestMetrics(registry: Registry) {
+export function createIngestMetrics(registry: Registry, budget: InflightBudget) {
   const metrics = {
     requests: new Counter({
       name: 'hikhub_ingest_requests_total',
@@ -46,6 +47,10 @@ export function createIngestMetrics(registry: Registry) {
       name: 'hikhub_ingest_inflight_bytes',
       help: 'Body bytes held in memory by requests not yet answered',
       registers: [registry],
+      // Read when scraped, not written on every request.
+      collect() {
+        this.set(budget.bytes);
+      },
     }),
   };
   // Zero every series up front so dashboards and alerts see them before the first failure.

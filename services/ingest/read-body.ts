@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 
-export type BodyOutcome =
-  | { kind: 'complete'; body: Buffer }
-  | { kind: 'too_large' }
-  | { kind: 'overloaded' }
-  | { kind: 'aborted' };
+type BodyEnding = { kind: 'complete'; body: Buffer } | { kind: 'too_large' } | { kind: 'overloaded' } | { kind: 'aborted' };
+
+/** How the body ended, and how many body bytes were read off the socket (queued or not). */
+export type BodyOutcome = BodyEnding & { received: number };
 
 /** A shared cap on body bytes held in memory by all requests of this process. */
 export class InflightBudget {
@@ -29,12 +28,7 @@ export class InflightBudget {
  * Content-Length, yields `aborted`, so nothing is queued for it. Bytes are reserved as they
  * arrive and released by the caller through `release` once the event is written.
  */
-export function readBody(
-  req: IncomingMessage,
-  maxBytes: number,
-  budget: InflightBudget,
-  onBytes: (bytes: number) => void,
-): { result: Promise<BodyOutcome>; release: () => void } {
+export function readBody(req: IncomingMessage, maxBytes: number, budget: InflightBudget): { result: Promise<BodyOutcome>; release: () => void } {
   let reserved = 0;
   const release = () => {
     budget.release(reserved);
@@ -42,12 +36,12 @@ export function readBody(
   };
   const result = new Promise<BodyOutcome>((resolve) => {
     const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) return resolve({ kind: 'too_large' });
+    if (Number.isFinite(declared) && declared > maxBytes) return resolve({ kind: 'too_large', received: 0 });
 
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
-    const finish = (outcome: BodyOutcome) => {
+    const finish = (ending: BodyEnding) => {
       if (settled) return;
       settled = true;
       req.off('data', onData);
@@ -55,15 +49,14 @@ export function readBody(
       req.off('aborted', onAborted);
       req.off('error', onAborted);
       req.off('close', onClose);
-      if (outcome.kind !== 'complete') {
+      if (ending.kind !== 'complete') {
         release();
         req.pause();
       }
-      resolve(outcome);
+      resolve({ ...ending, received });
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      onBytes(chunk.length);
       if (received > maxBytes) return finish({ kind: 'too_large' });
       if (!budget.tryReserve(chunk.length)) return finish({ kind: 'overloaded' });
       reserved += chunk.length;

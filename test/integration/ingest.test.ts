@@ -117,6 +117,8 @@ describe('ingest against the real Redis', () => {
       expect(metrics).toContain('hikhub_ingest_requests_total{status_class="2xx",service="ingest"}');
       expect(metrics).toContain('hikhub_ingest_enqueue_duration_seconds_bucket');
       expect(metrics).toMatch(/hikhub_ingest_rejections_total\{reason="too_large",service="ingest"\} [1-9]/);
+      expect(metrics).toMatch(/hikhub_ingest_received_bytes_total\{service="ingest"\} [1-9]\d{4,}/);
+      expect(metrics).toMatch(/hikhub_ingest_inflight_bytes\{service="ingest"\} 0\n/);
     }
   });
 
