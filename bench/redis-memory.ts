@@ -5,7 +5,8 @@ import { uuidV7 } from '../libs/ids/uuid-v7.js';
 import { deleteKeysWithPrefix } from '../libs/redis/keys.js';
 import { createEventWriter } from '../services/ingest/event-writer.js';
 
-async function usedMemory(redis: Redis): Promise<number> {
+/** Redis `used_memory`, the allocator's bytes in use. */
+export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1]);
 }

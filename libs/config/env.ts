@@ -100,7 +100,6 @@ export const migrateEnvSchema = commonEnvSchema.pick({ NODE_ENV: true, LOG_LEVEL
 export type CommonEnv = z.infer<typeof commonEnvSchema>;
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;
 export type ArchiverEnv = z.infer<typeof archiverEnvSchema>;
-export type MigrateEnv = z.infer<typeof migrateEnvSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../libs/db/database.js';
-import { createTestWorld, startTestArchiver, waitFor } from '../helpers/archiver.js';
+import { createTestWorld, startTestArchiver } from '../helpers/archiver.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { PrivatePostgres } from '../helpers/postgres-server.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';

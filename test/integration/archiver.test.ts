@@ -14,7 +14,8 @@ import { createLoggedMarker } from '../../services/archiver/event-repository.js'
 import { createArchiverMetrics } from '../../services/archiver/metrics.js';
 import { createPictureStore } from '../../services/archiver/picture-store.js';
 import { createQuarantine } from '../../services/archiver/quarantine.js';
-import { createTestWorld, startTestArchiver, waitFor } from '../helpers/archiver.js';
+import { createTestWorld, startTestArchiver } from '../helpers/archiver.js';
+import { waitFor } from '../helpers/wait.js';
 import { haveFixtures, readFixture, splitHttpCapture } from '../helpers/fixtures.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';

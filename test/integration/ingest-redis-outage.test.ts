@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBody } from '../../libs/jobs/body-store.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
+import { usedMemory } from '../../bench/redis-memory.js';
 import { startTestIngest } from '../helpers/ingest.js';
+import { waitFor } from '../helpers/wait.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
 
@@ -13,14 +15,6 @@ async function timedPost(port: number) {
   const started = Date.now();
   const response = await sendRaw(port, buildPost('/outage', XML), { timeoutMs: 5_000 });
   return { status: response?.status, ms: Date.now() - started };
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 // The 2-second bound is the contract for a device waiting on a dead Redis; the enqueue
@@ -146,7 +140,3 @@ describe('Redis full (maxmemory reached, noeviction)', () => {
     }
   });
 });
-
-async function usedMemory(redis: Redis): Promise<number> {
-  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
-}

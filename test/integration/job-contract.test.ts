@@ -6,6 +6,7 @@ import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { addJob, createContractWorker, createQueue } from '../../libs/jobs/queues.js';
 import { uuidV7 } from '../../libs/ids/uuid-v7.js';
 import { createTestPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const validEnvelope = () => {
   const id = uuidV7();
@@ -21,14 +22,6 @@ const validEnvelope = () => {
     body: { key: `x:body:${id}`, bytes: 0, chunks: 1 },
   };
 };
-
-async function waitForState(queue: ReturnType<typeof createQueue>, id: string, state: string) {
-  const deadline = Date.now() + 10_000;
-  while ((await queue.getJobState(id)) !== state) {
-    if (Date.now() > deadline) throw new Error(`job ${id} never reached ${state}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('the job contract', () => {
   const { prefix, cleanup } = createTestPrefix('contract');
@@ -74,7 +67,7 @@ describe('the job contract', () => {
 
       // A payload from a newer build is not failed for good: it waits (backoff) for a newer worker.
       const newer = await queue.add('event.archive', { ...validEnvelope(), v: 2 }, { attempts: 5, backoff: { type: 'full-jitter', delay: 60_000 } });
-      await waitForState(queue, newer.id!, 'delayed');
+      await waitFor(async () => (await queue.getJobState(newer.id!)) === 'delayed', 10_000, `job ${newer.id} to be delayed`);
       expect((await queue.getJob(newer.id!))?.failedReason).toMatch(/newer than this worker/);
     } finally {
       await worker.close();

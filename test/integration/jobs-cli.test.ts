@@ -5,7 +5,7 @@ import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { runJobsCommand } from '../../libs/jobs/jobs-cli.js';
 import { createContractWorker, createQueue } from '../../libs/jobs/queues.js';
 import { createTestPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
-import { waitFor } from '../helpers/archiver.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('npm run jobs', () => {
   const { prefix, cleanup } = createTestPrefix('jobs-cli');

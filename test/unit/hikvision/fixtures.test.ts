@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ParseFailure, type HikvisionEvent, type ParsedRequest } from '../../../libs/hikvision/event-model.js';
+import type { HikvisionEvent, ParsedRequest } from '../../../libs/hikvision/event-model.js';
 import { parseRequest } from '../../../libs/hikvision/parse-request.js';
 import { sniffPictureType } from '../../../libs/hikvision/picture-type.js';
+import { parseFailureOf } from '../../helpers/parse-failure.js';
 import { fixtureNames, fixturesDir, haveFixtures, MISSING_FIXTURES_MESSAGE, readFixture, splitHttpCapture } from '../../helpers/fixtures.js';
 
 /**
@@ -28,15 +29,7 @@ async function parseFixture(name: string): Promise<ParsedRequest> {
   return parseRequest({ contentType: isXml(name) ? 'application/xml' : 'application/json', body: bytes });
 }
 
-async function failureOf(name: string): Promise<ParseFailure> {
-  try {
-    await parseFixture(name);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ParseFailure);
-    return error as ParseFailure;
-  }
-  throw new Error(`${name} parsed, expected a ParseFailure`);
-}
+const failureOf = (name: string) => parseFailureOf(() => parseFixture(name));
 
 interface RawPart {
   headers: Record<string, string>;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ParseFailure, type ParseFailureCode, type ParseInput } from '../../../libs/hikvision/event-model.js';
+import type { ParseFailureCode, ParseInput } from '../../../libs/hikvision/event-model.js';
 import { MAX_PARTS } from '../../../libs/hikvision/multipart.js';
 import { parseRequest } from '../../../libs/hikvision/parse-request.js';
+import { expectParseFailure } from '../../helpers/parse-failure.js';
 
 const VMD = `<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">
 <ipAddress>192.168.1.64</ipAddress>
@@ -16,21 +17,7 @@ const VMD = `<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.c
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('\r\n--not-the-boundary\r\n'), Buffer.from([0, 1, 2, 0xff, 0xd9])]);
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]);
 
-async function failureOf(input: ParseInput): Promise<ParseFailure> {
-  try {
-    await parseRequest(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ParseFailure);
-    return error as ParseFailure;
-  }
-  throw new Error('expected a ParseFailure');
-}
-
-async function expectFailure(input: ParseInput, code: ParseFailureCode): Promise<ParseFailure> {
-  const failure = await failureOf(input);
-  expect(failure.code, failure.reason).toBe(code);
-  return failure;
-}
+const expectFailure = (input: ParseInput, code: ParseFailureCode) => expectParseFailure(() => parseRequest(input), code);
 
 interface Part {
   headers: string[];

@@ -1,41 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { ParseFailure, type ParseFailureCode } from '../../../libs/hikvision/event-model.js';
+import { expectParseFailure, parseFailureOf } from '../../helpers/parse-failure.js';
 import { exceedsDepth, MAX_XML_DEPTH, parseXmlDocument, parseXmlEventDocument } from '../../../libs/hikvision/xml-document.js';
-
-function failureOf(run: () => unknown): ParseFailure {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ParseFailure);
-    return error as ParseFailure;
-  }
-  throw new Error('expected a ParseFailure');
-}
-
-const expectFailure = (run: () => unknown, code: ParseFailureCode) => expect(failureOf(run).code).toBe(code);
 
 const alert = (inner: string) => `<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">${inner}</EventNotificationAlert>`;
 
 describe('XML safety', () => {
-  it('refuses any DOCTYPE, so entity expansion cannot happen', () => {
+  it('refuses any DOCTYPE, so entity expansion cannot happen', async () => {
     const billionLaughs = `<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
 ${alert('<eventType>&lol2;</eventType>')}`;
-    expectFailure(() => parseXmlEventDocument(billionLaughs), 'forbidden_xml');
-    expectFailure(() => parseXmlEventDocument(`<!doctype x>${alert('')}`), 'forbidden_xml');
-    expectFailure(() => parseXmlEventDocument(`<!DOCTYPE x SYSTEM "file:///etc/passwd">${alert('<a>&xxe;</a>')}`), 'forbidden_xml');
+    await expectParseFailure(() => parseXmlEventDocument(billionLaughs), 'forbidden_xml');
+    await expectParseFailure(() => parseXmlEventDocument(`<!doctype x>${alert('')}`), 'forbidden_xml');
+    await expectParseFailure(() => parseXmlEventDocument(`<!DOCTYPE x SYSTEM "file:///etc/passwd">${alert('<a>&xxe;</a>')}`), 'forbidden_xml');
   });
 
-  it('refuses a stray ENTITY declaration', () => {
-    expectFailure(() => parseXmlEventDocument(alert('<!ENTITY x "y"><eventType>VMD</eventType>')), 'forbidden_xml');
+  it('refuses a stray ENTITY declaration', async () => {
+    await expectParseFailure(() => parseXmlEventDocument(alert('<!ENTITY x "y"><eventType>VMD</eventType>')), 'forbidden_xml');
   });
 
-  it(`caps nesting at ${MAX_XML_DEPTH} elements`, () => {
+  it(`caps nesting at ${MAX_XML_DEPTH} elements`, async () => {
     const nest = (depth: number) => `${'<a>'.repeat(depth - 1)}x${'</a>'.repeat(depth - 1)}`;
     expect(() => parseXmlEventDocument(alert(nest(MAX_XML_DEPTH)))).not.toThrow();
-    expectFailure(() => parseXmlEventDocument(alert(nest(MAX_XML_DEPTH + 1))), 'too_large');
+    await expectParseFailure(() => parseXmlEventDocument(alert(nest(MAX_XML_DEPTH + 1))), 'too_large');
     // Hostile depth is rejected by the pre-scan, before any parser runs.
-    expectFailure(() => parseXmlEventDocument('<a>'.repeat(200_000)), 'too_large');
+    await expectParseFailure(() => parseXmlEventDocument('<a>'.repeat(200_000)), 'too_large');
   });
 
   it('counts depth past comments, CDATA, declarations, self-closing tags and quoted ">"', () => {
@@ -44,9 +32,9 @@ ${alert('<eventType>&lol2;</eventType>')}`;
     expect(exceedsDepth('<r><a></a></r>', 1)).toBe(true);
   });
 
-  it('caps the document size at 2 MiB', () => {
+  it('caps the document size at 2 MiB', async () => {
     const big = alert(`<eventType>VMD</eventType><pad>${'x'.repeat(2 * 1024 * 1024)}</pad>`);
-    expectFailure(() => parseXmlEventDocument(big), 'too_large');
+    await expectParseFailure(() => parseXmlEventDocument(big), 'too_large');
   });
 
   it('tolerates an unescaped & (toxuin/alarmserver #34) and still decodes real entities', () => {
@@ -58,12 +46,12 @@ ${alert('<eventType>&lol2;</eventType>')}`;
     expect(content.url).toBe('a?b=1&c=2');
   });
 
-  it('still rejects documents that are broken in other ways', () => {
-    expectFailure(() => parseXmlEventDocument(alert('<eventType>VMD</eventTyp>')), 'malformed_xml');
-    expectFailure(() => parseXmlEventDocument(alert('<eventType>A & B</eventType><x>')), 'malformed_xml');
-    expectFailure(() => parseXmlEventDocument('<EventNotificationAlert><eventType>VMD</eventType>'), 'malformed_xml');
-    expectFailure(() => parseXmlEventDocument('<a/><b/>'), 'malformed_xml');
-    expectFailure(() => parseXmlEventDocument(alert('<__proto__><polluted>1</polluted></__proto__>')), 'malformed_xml');
+  it('still rejects documents that are broken in other ways', async () => {
+    await expectParseFailure(() => parseXmlEventDocument(alert('<eventType>VMD</eventTyp>')), 'malformed_xml');
+    await expectParseFailure(() => parseXmlEventDocument(alert('<eventType>A & B</eventType><x>')), 'malformed_xml');
+    await expectParseFailure(() => parseXmlEventDocument('<EventNotificationAlert><eventType>VMD</eventType>'), 'malformed_xml');
+    await expectParseFailure(() => parseXmlEventDocument('<a/><b/>'), 'malformed_xml');
+    await expectParseFailure(() => parseXmlEventDocument(alert('<__proto__><polluted>1</polluted></__proto__>')), 'malformed_xml');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
@@ -81,8 +69,8 @@ describe('XML documents', () => {
     expect(content).toEqual({ activePostCount: '', channelID: '34', channelName: '' });
   });
 
-  it('reports a non-event root by name', () => {
-    const failure = failureOf(() => parseXmlEventDocument('<HttpHostNotificationList><HttpHostNotification/></HttpHostNotificationList>'));
+  it('reports a non-event root by name', async () => {
+    const failure = await parseFailureOf(() => parseXmlEventDocument('<HttpHostNotificationList><HttpHostNotification/></HttpHostNotificationList>'));
     expect(failure.code).toBe('not_an_event');
     expect(failure.reason).toContain('HttpHostNotificationList');
   });
