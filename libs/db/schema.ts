@@ -78,9 +78,81 @@ export interface QuarantinedEventsTable {
   reprocessed_at: Timestamp | null;
 }
 
+export type ManagedDeviceStatus = 'pending' | 'online' | 'unreachable' | 'auth_failed' | 'error';
+export type AssignmentState = 'pending' | 'synced' | 'failed';
+
+export interface ManagedDevicesTable {
+  id: string;
+  name: string;
+  host: string;
+  port: number;
+  scheme: 'http' | 'https';
+  username: string;
+  password_encrypted: string;
+  credentials_updated_at: Generated<Date>;
+  status: Generated<ManagedDeviceStatus>;
+  status_changed_at: Generated<Date>;
+  last_error: string | null;
+  last_error_at: Timestamp | null;
+  last_contact_at: Timestamp | null;
+  serial_number: string | null;
+  model: string | null;
+  firmware_version: string | null;
+  mac_address: string | null;
+  event_push_url: string | null;
+  event_token_encrypted: string | null;
+  event_slot_id: number | null;
+  events_configured_at: Timestamp | null;
+  prune_unknown_users: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface FaceImagesTable {
+  sha256: string;
+  jpeg: Buffer;
+  bytes: number;
+  created_at: Generated<Date>;
+}
+
+export interface PeopleTable {
+  employee_no: string;
+  name: string;
+  user_type: Generated<'normal' | 'visitor' | 'blackList'>;
+  valid_from: Timestamp | null;
+  valid_to: Timestamp | null;
+  face_sha256: string | null;
+  face_updated_at: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CardsTable {
+  card_no: string;
+  employee_no: string;
+  card_type: Generated<string>;
+  created_at: Generated<Date>;
+}
+
+export interface DevicePeopleTable {
+  device_id: string;
+  employee_no: string;
+  state: Generated<AssignmentState>;
+  last_error: string | null;
+  last_job_id: string | null;
+  synced_at: Timestamp | null;
+  face_sha256_synced: string | null;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   devices: DevicesTable;
   events: EventsTable;
   event_pictures: EventPicturesTable;
   quarantined_events: QuarantinedEventsTable;
+  managed_devices: ManagedDevicesTable;
+  face_images: FaceImagesTable;
+  people: PeopleTable;
+  cards: CardsTable;
+  device_people: DevicePeopleTable;
 }

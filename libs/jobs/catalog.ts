@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { eventJobs } from './events.js';
+import { provisioningJobs } from './provisioning.js';
 
 /**
  * The one job contract every service shares: job names, their queue, payload schema and
@@ -9,6 +10,7 @@ import { eventJobs } from './events.js';
  */
 export const jobCatalog = {
   ...eventJobs,
+  ...provisioningJobs,
 } as const;
 
 export type JobName = keyof typeof jobCatalog;

@@ -29,7 +29,15 @@ export class NewerPayloadError extends Error {
   override name = 'NewerPayloadError';
 }
 
-export type HandlerMap = Record<string, (payload: never, context: { jobId: string; attempt: number }) => Promise<unknown>>;
+/** What a handler knows about its run; `job` and `token` let it move itself to delayed (DelayedError). */
+export interface JobContext {
+  jobId: string;
+  attempt: number;
+  job: Job;
+  token: string | undefined;
+}
+
+export type HandlerMap = Record<string, (payload: never, context: JobContext) => Promise<unknown>>;
 
 /**
  * A worker bound to the contract: refuses to start with a missing handler, rejects payloads
@@ -44,7 +52,7 @@ export function createContractWorker(
   assertHandlersComplete(queueName, handlers);
   return new Worker(
     queueName,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const name = job.name as JobName;
       const definition = jobCatalog[name];
       const handler = handlers[name];
@@ -58,7 +66,7 @@ export function createContractWorker(
         }
         throw new UnrecoverableError(`payload does not match ${job.name}: ${parsed.error.message}`);
       }
-      return handler(parsed.data as never, { jobId: job.id ?? '', attempt: job.attemptsMade + 1 });
+      return handler(parsed.data as never, { jobId: job.id ?? '', attempt: job.attemptsMade + 1, job, token });
     },
     {
       ...options,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { archiverEnvSchema, ConfigError, ingestEnvSchema, loadEnv, parseByteSize } from '../../libs/config/env.js';
+import { apiEnvSchema, archiverEnvSchema, ConfigError, ingestEnvSchema, loadEnv, parseByteSize, provisionerEnvSchema } from '../../libs/config/env.js';
 
 describe('environment validation', () => {
   it('applies the documented defaults', () => {
@@ -43,7 +43,7 @@ describe('environment validation', () => {
   it('documents every variable in .env.example', () => {
     const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
     const documented = new Set([...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]));
-    const keys = [...Object.keys(ingestEnvSchema.shape), ...Object.keys(archiverEnvSchema.shape)];
+    const keys = [ingestEnvSchema, archiverEnvSchema, provisionerEnvSchema, apiEnvSchema].flatMap((schema) => Object.keys(schema.shape));
     for (const key of keys) expect(documented, `${key} missing from .env.example`).toContain(key);
     for (const key of documented) expect(keys, `${key} in .env.example is not read by any service`).toContain(key);
   });

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as eventArchive from './0001_event_archive.js';
+import * as provisioning from './0002_provisioning.js';
 
 /**
  * Every migration, in order, listed by hand: compiled output needs no directory scan, and a
@@ -7,4 +8,5 @@ import * as eventArchive from './0001_event_archive.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_event_archive': eventArchive,
+  '0002_provisioning': provisioning,
 };

@@ -1,0 +1,128 @@
+import type { Job, JobType, Queue } from 'bullmq';
+import { addJob } from '../jobs/queues.js';
+import { PROVISIONING_PAYLOAD_VERSION, PROVISIONING_QUEUE, provisioningJobId, type ProvisioningJobName } from '../jobs/provisioning.js';
+
+export type ProvisioningSubject = { deviceId: string; employeeNo?: string; cardNo?: string };
+
+const PENDING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+export interface JobSummary {
+  id: string;
+  name: string;
+  deviceId: string | null;
+  employeeNo: string | null;
+  cardNo: string | null;
+  state: string;
+  attempts: number;
+  maxAttempts: number;
+  createdAt: string;
+  processedAt: string | null;
+  finishedAt: string | null;
+  lastError: string | null;
+  result: unknown;
+}
+
+export const LISTABLE_STATES = ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'] as const;
+export type ListableState = (typeof LISTABLE_STATES)[number];
+
+/**
+ * Adding, coalescing and listing provisioning jobs — the one way the API and the provisioner's
+ * reconcile put work on the queue. A job id is deterministic per (operation, device, subject):
+ * a pending job absorbs new requests (it reads the desired state when it runs); a finished one
+ * is replaced; a running one gets a single follow-up (`…__rerun`) so a change made while it
+ * ran is not lost.
+ */
+export class ProvisioningJobs {
+  constructor(
+    readonly queue: Queue,
+    private readonly attempts: number,
+  ) {
+    if (queue.name !== PROVISIONING_QUEUE) throw new Error(`ProvisioningJobs needs the ${PROVISIONING_QUEUE} queue`);
+  }
+
+  async enqueue(name: ProvisioningJobName, subject: ProvisioningSubject): Promise<{ jobId: string; coalesced: boolean }> {
+    const payload = { v: PROVISIONING_PAYLOAD_VERSION, ...subject } as never;
+    let jobId = provisioningJobId(name, subject);
+    for (let round = 0; round < 2; round++) {
+      const existing = await this.queue.getJob(jobId);
+      if (existing) {
+        const state = await existing.getState();
+        if (PENDING_STATES.has(state)) return { jobId, coalesced: true };
+        if (state === 'active') {
+          jobId = `${provisioningJobId(name, subject)}__rerun`;
+          continue;
+        }
+        // completed, failed or unknown: make room for a fresh run under the same id.
+        await existing.remove().catch(() => {});
+      }
+      await addJob(this.queue, name, payload, { jobId, attempts: this.attempts } as never);
+      return { jobId, coalesced: false };
+    }
+    return { jobId, coalesced: true };
+  }
+
+  async enqueueMany(name: ProvisioningJobName, subjects: ProvisioningSubject[]): Promise<string[]> {
+    const ids: string[] = [];
+    // Bounded parallelism: thousands of assignments enqueue in seconds without flooding Redis.
+    for (let i = 0; i < subjects.length; i += 50) {
+      const batch = await Promise.all(subjects.slice(i, i + 50).map((subject) => this.enqueue(name, subject)));
+      ids.push(...batch.map((item) => item.jobId));
+    }
+    return ids;
+  }
+
+  /** Jobs of a device (or all), newest first; bounded scan. */
+  async list(filter: { deviceId?: string; state?: ListableState; limit?: number }): Promise<JobSummary[]> {
+    const states: JobType[] = filter.state ? [filter.state] : [...LISTABLE_STATES];
+    const limit = Math.min(filter.limit ?? 100, 1000);
+    const scan = filter.deviceId ? 5000 : limit;
+    const jobs = await this.queue.getJobs(states, 0, scan - 1, false);
+    const matching = jobs.filter((job): job is Job => Boolean(job) && (!filter.deviceId || (job.data as { deviceId?: string }).deviceId === filter.deviceId));
+    matching.sort((a, b) => b.timestamp - a.timestamp);
+    return Promise.all(matching.slice(0, limit).map((job) => summarize(job)));
+  }
+
+  async get(jobId: string): Promise<JobSummary | null> {
+    const job = await this.queue.getJob(jobId);
+    return job ? summarize(job) : null;
+  }
+
+  async retry(jobId: string): Promise<'retried' | 'not_failed' | 'not_found'> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return 'not_found';
+    if ((await job.getState()) !== 'failed') return 'not_failed';
+    await job.retry('failed');
+    return 'retried';
+  }
+
+  /** Run a device's delayed jobs now (its credentials changed, or it came back). */
+  async resumeDevice(deviceId: string): Promise<number> {
+    const delayed = await this.queue.getJobs(['delayed'], 0, 9_999, true);
+    let promoted = 0;
+    for (const job of delayed) {
+      if ((job?.data as { deviceId?: string } | undefined)?.deviceId !== deviceId) continue;
+      await job.promote().then(() => promoted++, () => {});
+    }
+    return promoted;
+  }
+}
+
+async function summarize(job: Job): Promise<JobSummary> {
+  const data = job.data as { deviceId?: string; employeeNo?: string; cardNo?: string };
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    deviceId: data.deviceId ?? null,
+    employeeNo: data.employeeNo ?? null,
+    cardNo: data.cardNo ?? null,
+    state: await job.getState(),
+    attempts: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    createdAt: new Date(job.timestamp).toISOString(),
+    processedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
+    finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+    lastError: job.failedReason || null,
+    // Handlers report a failure's device status (subStatusCode …) as progress before failing the job.
+    result: job.returnvalue ?? (typeof job.progress === 'object' ? job.progress : null),
+  };
+}
