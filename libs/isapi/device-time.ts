@@ -1,0 +1,36 @@
+/**
+ * Validity times as access devices take them: `YYYY-MM-DDTHH:MM:SS` in the device's local time
+ * (`timeType: "local"`, the only value some firmware offers).
+ */
+
+/**
+ * Bounds we send. 2037-12-31T23:59:59 is the manufacturer maximum (32-bit device clocks);
+ * 2000-01-01 rather than the documented 1970 because one firmware rejected exactly the documented
+ * bounds (`badJsonContent "beginTime and endTime"`) but accepted 2000…2030.
+ */
+export const VALIDITY_MIN = '2000-01-01T00:00:00';
+export const VALIDITY_MAX = '2037-12-31T23:59:59';
+
+/** `date` as wall-clock time in `timeZone` (IANA name). */
+export function formatDeviceLocalTime(date: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(date);
+  const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((part) => part.type === type)?.value ?? '00';
+  const year = get('year').padStart(4, '0');
+  return `${year}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}`;
+}
+
+/** Same-format strings compare chronologically, so clamping is a string comparison. */
+export function clampValidity(local: string): string {
+  if (local < VALIDITY_MIN) return VALIDITY_MIN;
+  if (local > VALIDITY_MAX) return VALIDITY_MAX;
+  return local;
+}
