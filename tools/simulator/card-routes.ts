@@ -1,0 +1,124 @@
+import { fail } from './error-tuples.js';
+import { jsonOk, jsonReply } from './responses.js';
+import type { Route } from './routing.js';
+import type { SimCard, TerminalStore } from './store.js';
+import { checkCardNo, checkEmployeeNo, listValues, MAX_SEARCH_RESULTS, pageOf, parseJsonBody, readSearchWindow, requireObject } from './validation.js';
+
+/** /ISAPI/AccessControl/CardInfo/*: cards belong to an existing person. */
+
+const CARD_TYPES = ['normalCard', 'patrolCard', 'hijackCard', 'superCard', 'dismissingCard', 'emergencyCard'];
+
+function readCardInfo(store: TerminalStore, body: ReturnType<typeof parseJsonBody>): SimCard {
+  const cardInfo = requireObject(body, 'CardInfo');
+  const employeeNo = checkEmployeeNo(cardInfo.employeeNo);
+  const cardNo = checkCardNo(cardInfo.cardNo);
+  const cardType = cardInfo.cardType ?? 'normalCard';
+  if (typeof cardType !== 'string' || !CARD_TYPES.includes(cardType)) throw fail('badJsonContent', 'cardType');
+  if (!store.users.has(employeeNo)) throw fail('employeeNoNotExist', 'employeeNo');
+  return { cardNo, employeeNo, cardType };
+}
+
+function checkRoomFor(store: TerminalStore, card: SimCard): void {
+  if (store.cards.size >= store.capacity.cards) throw fail('deviceCardFull');
+  if (store.cardsOf(card.employeeNo).length >= store.capacity.cardsPerUser) throw fail('cardFullPerUser');
+}
+
+export function cardRoutes(store: TerminalStore): Route[] {
+  const base = '/ISAPI/AccessControl/CardInfo';
+  return [
+    {
+      method: 'GET',
+      path: `${base}/capabilities`,
+      family: 'json',
+      handle: () =>
+        jsonReply({
+          CardInfo: {
+            supportFunction: { '@opt': 'post,delete,put,get,setUp' },
+            maxRecordNum: store.capacity.cards,
+            cardNo: { '@min': 1, '@max': 32 },
+            cardType: { '@opt': CARD_TYPES.join(',') },
+            numberPerPerson: store.capacity.cardsPerUser,
+            CardInfoSearchCond: { searchID: { '@min': 1, '@max': 36 }, maxResults: { '@min': 1, '@max': MAX_SEARCH_RESULTS } },
+          },
+        }),
+    },
+    {
+      method: 'POST',
+      path: `${base}/Record`,
+      family: 'json',
+      handle: (request) => {
+        const card = readCardInfo(store, parseJsonBody(request));
+        // The same card for the same person is refused too, as devices do: Record is not idempotent.
+        if (store.cards.has(card.cardNo)) throw fail('cardNoAlreadyExist', 'cardNo');
+        checkRoomFor(store, card);
+        store.cards.set(card.cardNo, card);
+        return jsonOk();
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/Modify`,
+      family: 'json',
+      handle: (request) => {
+        const card = readCardInfo(store, parseJsonBody(request));
+        const existing = store.cards.get(card.cardNo);
+        if (!existing) throw fail('cardNoNotExist', 'cardNo');
+        if (existing.employeeNo !== card.employeeNo && store.cardsOf(card.employeeNo).length >= store.capacity.cardsPerUser) throw fail('cardFullPerUser');
+        store.cards.set(card.cardNo, card);
+        return jsonOk();
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/SetUp`,
+      family: 'json',
+      handle: (request) => {
+        const card = readCardInfo(store, parseJsonBody(request));
+        const existing = store.cards.get(card.cardNo);
+        if (!existing) checkRoomFor(store, card);
+        else if (existing.employeeNo !== card.employeeNo && store.cardsOf(card.employeeNo).length >= store.capacity.cardsPerUser) throw fail('cardFullPerUser');
+        store.cards.set(card.cardNo, card);
+        return jsonOk();
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/Delete`,
+      family: 'json',
+      handle: (request) => {
+        const cond = requireObject(parseJsonBody(request), 'CardInfoDelCond');
+        const cardNos = listValues(cond.CardNoList, 'cardNo', 'CardNoList') ?? [];
+        const employeeNos = listValues(cond.EmployeeNoList, 'employeeNo', 'EmployeeNoList') ?? [];
+        // Exactly one non-empty list: anything else could mean "all cards" on a device.
+        if ((cardNos.length > 0) === (employeeNos.length > 0)) throw fail('badJsonContent', 'CardInfoDelCond');
+        const doomed = cardNos.length > 0 ? cardNos.filter((cardNo) => store.cards.has(cardNo)) : employeeNos.flatMap((employeeNo) => store.cardsOf(employeeNo).map((card) => card.cardNo));
+        if (doomed.length === 0) throw fail(cardNos.length > 0 ? 'cardNoNotExist' : 'employeeNoNotExist');
+        for (const cardNo of doomed) store.cards.delete(cardNo);
+        return jsonOk();
+      },
+    },
+    {
+      method: 'POST',
+      path: `${base}/Search`,
+      family: 'json',
+      handle: (request) => {
+        const cond = requireObject(parseJsonBody(request), 'CardInfoSearchCond');
+        const window = readSearchWindow(cond);
+        const employeeNos = listValues(cond.EmployeeNoList, 'employeeNo', 'EmployeeNoList');
+        const cardNos = listValues(cond.CardNoList, 'cardNo', 'CardNoList');
+        const cards = [...store.cards.values()].filter(
+          (card) => (!employeeNos?.length || employeeNos.includes(card.employeeNo)) && (!cardNos?.length || cardNos.includes(card.cardNo)),
+        );
+        const { responseStatusStrg, numOfMatches, totalMatches, rows } = pageOf(cards, window);
+        const cardRows = rows.map((card) => ({ ...card, leaderCard: '', isCardAsRemoteControlBtn: false }));
+        return jsonReply({ CardInfoSearch: { searchID: window.searchID, responseStatusStrg, numOfMatches, totalMatches, ...(cardRows.length ? { CardInfo: cardRows } : {}) } });
+      },
+    },
+    {
+      method: 'GET',
+      path: `${base}/Count`,
+      family: 'json',
+      handle: () => jsonReply({ CardInfoCount: { cardNumber: store.cards.size } }),
+    },
+  ];
+}

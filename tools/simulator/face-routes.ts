@@ -1,0 +1,168 @@
+import { splitMultipart } from '../../libs/hikvision/multipart.js';
+import { fail } from './error-tuples.js';
+import { jsonOk, jsonReply, OK_STATUS, type Reply } from './responses.js';
+import type { RequestContext, Route } from './routing.js';
+import type { JsonObject, SimFace, TerminalStore } from './store.js';
+import { checkEmployeeNo, listValues, pageOf, parseJsonBody, parseJsonObject } from './validation.js';
+
+/**
+ * /ISAPI/Intelligent/FDLib/* for the access terminal's face library (blackFD, FDID 1, FPID =
+ * employeeNo) and the enrolment pictures under /LOCALS/pic/enrlFace/.
+ */
+
+export const MAX_FACE_BYTES = 200 * 1024;
+export const MIN_FACE_BYTES = 1024;
+const IMAGE_PART_NAMES = new Set(['img', 'FaceImage']);
+
+/** The order in which a terminal complains; oversize gets the misleading "faceURL" format error. */
+export function checkFaceImage(bytes: Buffer): void {
+  if (bytes.length > MAX_FACE_BYTES) throw fail('badJsonFormat', 'faceURL');
+  if (!(bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)) throw fail('picFormatError', 'img');
+  if (bytes.length < MIN_FACE_BYTES) throw fail('pictureFaceDetectZero', 'img');
+}
+
+interface FaceUpload {
+  record: JsonObject;
+  image: Buffer | null;
+}
+
+/** Multipart (JSON part `FaceDataRecord` first, then the picture) or a bare JSON body. */
+async function readFaceUpload(request: RequestContext): Promise<FaceUpload> {
+  const contentType = request.headers['content-type'] ?? '';
+  if (!/^multipart\//i.test(contentType)) return { record: parseJsonBody(request), image: null };
+  const parts = await splitMultipart(contentType, request.body).catch(() => {
+    throw fail('badJsonFormat', 'multipart');
+  });
+  const [first] = parts;
+  // "The order and the names of the parts matter": the record must come first.
+  if (first?.name !== 'FaceDataRecord') throw fail('MessageParametersLack', 'FaceDataRecord');
+  const image = parts.slice(1).find((part) => IMAGE_PART_NAMES.has(part.name ?? '') || part.declaredType === 'image/jpeg');
+  return { record: parseJsonObject(first.bytes.toString('utf8')), image: image?.bytes ?? null };
+}
+
+function readFaceTarget(store: TerminalStore, record: JsonObject): Pick<SimFace, 'FPID' | 'FDID' | 'faceLibType'> {
+  if (record.faceLibType !== 'blackFD') throw fail('badJsonContent', 'faceLibType');
+  const FDID = String(record.FDID ?? '');
+  if (FDID !== '1') throw fail('badJsonContent', 'FDID');
+  if (record.FPID === undefined) throw fail('MessageParametersLack', 'FPID');
+  const FPID = checkEmployeeNo(record.FPID);
+  if (!store.users.has(FPID)) throw fail('employeeNoNotExist', 'FPID');
+  return { FPID, FDID, faceLibType: 'blackFD' };
+}
+
+function requireImage(upload: FaceUpload): Buffer {
+  if (upload.image) return upload.image;
+  // The device would download faceURL itself; the simulator only takes uploaded pictures.
+  if (typeof upload.record.faceURL === 'string') throw fail('notSupport', 'faceURL');
+  throw fail('MessageParametersLack', 'img');
+}
+
+function checkFaceRoom(store: TerminalStore, FPID: string): void {
+  if (!store.faces.has(FPID) && store.faces.size >= store.capacity.faces) throw fail('deviceFaceFull');
+}
+
+const faceUrl = (request: RequestContext, FPID: string): string => `http://${request.headers.host ?? '127.0.0.1'}/LOCALS/pic/enrlFace/${encodeURIComponent(FPID)}.jpg`;
+
+export function faceRoutes(store: TerminalStore): Route[] {
+  const base = '/ISAPI/Intelligent/FDLib';
+  return [
+    {
+      method: 'GET',
+      path: `${base}/capabilities`,
+      family: 'json',
+      handle: () =>
+        jsonReply({
+          FDRecordDataMaxNum: store.capacity.faces,
+          supportFDFunction: { '@opt': 'post,delete,put,get,setUp' },
+          faceLibType: { '@opt': 'blackFD' },
+          FDNameMaxLen: 64,
+          customInfoMaxLen: 32,
+        }),
+    },
+    {
+      method: 'GET',
+      path: `${base}/Count`,
+      family: 'json',
+      handle: () => jsonReply({ ...OK_STATUS, FDRecordDataInfo: [{ FDID: '1', faceLibType: 'blackFD', recordDataNumber: store.faces.size }] }),
+    },
+    {
+      method: 'POST',
+      path: `${base}/FaceDataRecord`,
+      family: 'json',
+      handle: async (request) => {
+        const upload = await readFaceUpload(request);
+        const target = readFaceTarget(store, upload.record);
+        const image = requireImage(upload);
+        checkFaceImage(image);
+        if (store.faces.has(target.FPID)) throw fail('deviceUserAlreadyExistFace', 'FPID');
+        checkFaceRoom(store, target.FPID);
+        store.faces.set(target.FPID, { ...target, bytes: image });
+        return jsonOk({ FPID: target.FPID });
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/FDSetUp`,
+      family: 'json',
+      handle: async (request) => {
+        const upload = await readFaceUpload(request);
+        const target = readFaceTarget(store, upload.record);
+        if (upload.record.deleteFP === true) {
+          store.faces.delete(target.FPID);
+          return jsonOk();
+        }
+        const image = requireImage(upload);
+        // A rejected picture leaves the previous face in place.
+        checkFaceImage(image);
+        checkFaceRoom(store, target.FPID);
+        store.faces.set(target.FPID, { ...target, bytes: image });
+        return jsonOk({ FPID: target.FPID });
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/FDSearch/Delete`,
+      family: 'json',
+      handle: (request) => {
+        if (request.query.get('faceLibType') !== 'blackFD' || request.query.get('FDID') !== '1') throw fail('badParameters', 'FDID');
+        const fpids = listValues(parseJsonBody(request).FPID, 'value', 'FPID');
+        if (!fpids || fpids.length === 0) throw fail('badJsonContent', 'FPID');
+        const deleted = fpids.filter((FPID) => store.faces.delete(FPID));
+        // Nothing listed was there: the device says so; clients treat it as success.
+        if (deleted.length === 0) throw fail('deleteNoExistFace', 'FPID');
+        return jsonOk();
+      },
+    },
+    {
+      method: 'POST',
+      path: `${base}/FDSearch`,
+      family: 'json',
+      handle: (request) => {
+        const cond = parseJsonBody(request);
+        const maxResults = cond.maxResults;
+        if (!Number.isInteger(maxResults) || (maxResults as number) < 1) throw fail('badJsonContent', 'maxResults');
+        const position = Number.isInteger(cond.searchResultPosition) ? (cond.searchResultPosition as number) : 0;
+        const FPID = typeof cond.FPID === 'string' && cond.FPID !== '' ? cond.FPID : null;
+        const faces = [...store.faces.values()].filter((face) => FPID === null || face.FPID === FPID);
+        const page = pageOf(faces, { searchID: String(cond.searchID ?? ''), position, maxResults: Math.min(maxResults as number, 50) });
+        return jsonReply({
+          ...OK_STATUS,
+          responseStatusStrg: page.responseStatusStrg,
+          numOfMatches: page.numOfMatches,
+          totalMatches: page.totalMatches,
+          ...(page.rows.length ? { MatchList: page.rows.map((face) => ({ FPID: face.FPID, faceURL: faceUrl(request, face.FPID), modelData: '' })) } : {}),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/LOCALS\/pic\/enrlFace\/([^/]+)\.jpg$/,
+      family: 'xml',
+      handle: (_request, [FPID = '']): Reply => {
+        const face = store.faces.get(FPID);
+        if (!face) throw fail('notSupport');
+        return { status: 200, contentType: 'image/jpeg', body: face.bytes };
+      },
+    },
+  ];
+}
