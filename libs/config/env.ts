@@ -76,6 +76,44 @@ export const ingestEnvSchema = commonEnvSchema.extend({
   /** How long the durable write may take before the device is told 503. */
   INGEST_ENQUEUE_TIMEOUT_MS: z.coerce.number().int().positive().max(10_000).default(1500),
   TRUSTED_PROXIES: cidrList.default([]),
+  // --- the device-facing edge (docs/security.md) ---
+  /** Which credentials a device must present: none (the original's open catch-all), digest, token, or both. */
+  INGEST_AUTH: z
+    .string()
+    .transform((value) => value.split(',').map((item) => item.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.enum(['none', 'digest', 'token'])).min(1, 'expected none, digest, token or digest,token'))
+    .refine((modes) => !(modes.includes('none') && modes.length > 1), 'none cannot be combined with digest or token')
+    .default(['none']),
+  INGEST_DIGEST_REALM: z.string().min(1).max(128).regex(/^[^"\\\r\n]+$/, 'no quotes, backslashes or line breaks').default('hikhub'),
+  /** One credential shared by every device (per-device credentials live in Redis, see `npm run edge`). */
+  INGEST_DIGEST_USERNAME: z.string().min(1).max(128).optional(),
+  INGEST_DIGEST_PASSWORD: z.string().min(8, 'at least 8 characters').max(256).optional(),
+  /** HMAC key signing Digest nonces; every replica needs the same one. Required when digest is on. */
+  INGEST_NONCE_SECRET: z.string().min(32, 'at least 32 characters (e.g. openssl rand -base64 48)').optional(),
+  INGEST_NONCE_LIFETIME_S: z.coerce.number().int().min(10).max(86_400).default(300),
+  /** How long a replica trusts what it read about a token or credential; a revocation takes effect within this. */
+  INGEST_CREDENTIAL_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  INGEST_ALLOWED_CIDRS: cidrList.default([]),
+  /** Path globs (`*` within a segment, `**` across segments) a device may POST to; others get 404. */
+  INGEST_ALLOWED_PATHS: z
+    .string()
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^\/[^\s?#]*$/, 'expected a path glob starting with /, e.g. /hikvision/**')).min(1))
+    .default(['/**']),
+  /** Sustained requests per second and burst per source address (0 = no limit), shared by all replicas through Redis. */
+  INGEST_RATE_PER_ADDRESS: z.coerce.number().min(0).default(500),
+  INGEST_BURST_PER_ADDRESS: z.coerce.number().int().min(1).default(5_000),
+  /** The same per authenticated device (token or per-device Digest credential). */
+  INGEST_RATE_PER_DEVICE: z.coerce.number().min(0).default(200),
+  INGEST_BURST_PER_DEVICE: z.coerce.number().int().min(1).default(2_000),
+  INGEST_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
+  INGEST_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  INGEST_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(0).default(15_000),
+  INGEST_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(4_096),
+  /** Open connections per source address (0 = no limit); trusted proxies are exempt. */
+  INGEST_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(256),
+  /** Requests whose body is being received or written at once; past it → 503 + Retry-After. */
+  INGEST_MAX_CONCURRENT_BODIES: z.coerce.number().int().min(1).default(512),
 });
 
 export const archiverEnvSchema = commonEnvSchema.extend({
@@ -97,9 +135,59 @@ export const migrateEnvSchema = commonEnvSchema.pick({ NODE_ENV: true, LOG_LEVEL
   DATABASE_URL: archiverEnvSchema.shape.DATABASE_URL,
 });
 
+/** Keys of services that keep desired state in Postgres and read device credentials. */
+const desiredStateEnvShape = {
+  DATABASE_URL: archiverEnvSchema.shape.DATABASE_URL,
+  DB_POOL_SIZE: archiverEnvSchema.shape.DB_POOL_SIZE,
+  MIGRATE_ON_START: archiverEnvSchema.shape.MIGRATE_ON_START,
+  DATA_DIR: archiverEnvSchema.shape.DATA_DIR,
+  /**
+   * AES-256-GCM key for device passwords at rest: 32 bytes as base64 or 64 hex digits. Unset: a key
+   * is generated once in DATA_DIR/secrets/credentials.key (single-machine installs); replicas must share it.
+   */
+  CREDENTIALS_KEY: z
+    .string()
+    .trim()
+    .refine((value) => /^[0-9a-f]{64}$/i.test(value) || Buffer.from(value, 'base64').length === 32, 'expected 32 bytes as base64 or 64 hex digits')
+    .optional(),
+};
+
+export const provisionerEnvSchema = commonEnvSchema.extend({
+  ...desiredStateEnvShape,
+  PROVISIONER_METRICS_PORT: port.default(9103),
+  /** Jobs run at once by one process; each device still gets one request at a time across all replicas. */
+  PROVISIONER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+  /** Tries per job (exponential backoff with full jitter, 1 s doubling to a 5 min cap) before it is parked as failed. */
+  PROVISIONING_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(20),
+  ISAPI_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  ISAPI_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  ISAPI_FACE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Every device is reconciled against its desired people this often (BullMQ job scheduler); 0 turns it off. */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).default(6 * 60 * 60 * 1000),
+  /** Job lock lifetime (also the per-device request lock): a provisioner killed mid-job has its job and device released after about this. */
+  PROVISIONER_LOCK_DURATION_MS: z.coerce.number().int().min(100).default(30_000),
+  PROVISIONER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Zone of the devices' clocks, for people's validity times (devices take local time). Unset: UTC. */
+  DEVICE_TIME_ZONE: archiverEnvSchema.shape.DEVICE_TIME_ZONE,
+});
+
+export const apiEnvSchema = commonEnvSchema.extend({
+  ...desiredStateEnvShape,
+  API_HOST: z.string().default('0.0.0.0'),
+  API_PORT: port.default(8081),
+  API_METRICS_PORT: port.default(9104),
+  /** Bearer token of the admin API (at least 24 characters). Unset: generated once in DATA_DIR/secrets/admin-token. */
+  ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Where devices should send events, used by configure-events when the request names no URL (e.g. http://hikhub.example.com:8080). */
+  EVENT_PUSH_BASE_URL: url(['http:', 'https:']).optional(),
+  PROVISIONING_ATTEMPTS: provisionerEnvSchema.shape.PROVISIONING_ATTEMPTS,
+});
+
 export type CommonEnv = z.infer<typeof commonEnvSchema>;
 export type IngestEnv = z.infer<typeof ingestEnvSchema>;
 export type ArchiverEnv = z.infer<typeof archiverEnvSchema>;
+export type ProvisionerEnv = z.infer<typeof provisionerEnvSchema>;
+export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

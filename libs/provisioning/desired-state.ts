@@ -245,6 +245,12 @@ export class DesiredState {
     return row ? toDeviceView(row) : null;
   }
 
+  /** The device's current per-device push token (opened), so a replacement can revoke it at the ingest edge. */
+  async eventPushToken(id: string): Promise<string | null> {
+    const row = await this.db.selectFrom('managed_devices').select('event_token_encrypted').where('id', '=', id).executeTakeFirst();
+    return row?.event_token_encrypted ? this.secrets.open(row.event_token_encrypted) : null;
+  }
+
   async recordEventPushConfigured(id: string, slotId: number): Promise<void> {
     await this.db.updateTable('managed_devices').set({ event_slot_id: slotId, events_configured_at: sql`now()` }).where('id', '=', id).execute();
   }
@@ -267,7 +273,7 @@ export class DesiredState {
   async recordDeviceInfo(id: string, info: { serialNumber: string | null; model: string | null; firmwareVersion: string | null; macAddress: string | null }): Promise<void> {
     await this.db
       .updateTable('managed_devices')
-      .set({ serial_number: info.serialNumber, model: info.model, firmware_version: info.firmwareVersion, mac_address: info.macAddress, last_contact_at: sql`now()` })
+      .set({ serial_number: info.serialNumber || null, model: info.model || null, firmware_version: info.firmwareVersion || null, mac_address: info.macAddress || null, last_contact_at: sql`now()` })
       .where('id', '=', id)
       .execute();
   }
@@ -452,6 +458,15 @@ export class DesiredState {
       .where('device_id', '=', deviceId)
       .where('employee_no', '=', employeeNo)
       .execute();
+  }
+
+  async syncedFace(deviceId: string, employeeNo: string): Promise<string | null> {
+    const row = await this.db.selectFrom('device_people').select('face_sha256_synced').where('device_id', '=', deviceId).where('employee_no', '=', employeeNo).executeTakeFirst();
+    return row?.face_sha256_synced ?? null;
+  }
+
+  async markFaceSynced(deviceId: string, employeeNo: string, sha256: string | null): Promise<void> {
+    await this.db.updateTable('device_people').set({ face_sha256_synced: sha256 }).where('device_id', '=', deviceId).where('employee_no', '=', employeeNo).execute();
   }
 
   /** Everything the device should hold, for reconciliation: people with their cards and face hash. */

@@ -1,0 +1,163 @@
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import type { IsapiClient } from '../../libs/isapi/index.js';
+import { IsapiError } from '../../libs/isapi/index.js';
+import type { JobContext } from '../../libs/jobs/queues.js';
+import type { ProvisioningJobName } from '../../libs/jobs/provisioning.js';
+import type { Logger } from '../../libs/logger/logger.js';
+import type { DesiredState, DeviceConnection } from '../../libs/provisioning/desired-state.js';
+import type { AuthFailureBudget } from './auth-failure-budget.js';
+import { DeviceBusyElsewhereError, type DeviceLocks } from './device-lock.js';
+import type { DeviceSessions } from './device-sessions.js';
+import type { ProvisionerMetrics } from './metrics.js';
+
+/** How long a job waits when its device's credentials were refused; a credentials update promotes it at once. */
+const AUTH_FAILED_RECHECK_MS = 10 * 60_000;
+/** Tries for deviceError / timeouts / resets (the research note's "limited retry"). */
+const LIMITED_RETRY_ATTEMPTS = 3;
+/** Jobs of one device allowed to queue inside this process before further ones step aside for other devices. */
+const MAX_LOCAL_LINE = 3;
+
+export interface DeviceJobDeps {
+  desired: DesiredState;
+  sessions: DeviceSessions;
+  locks: DeviceLocks;
+  authBudget: AuthFailureBudget;
+  metrics: ProvisionerMetrics;
+  logger: Logger;
+}
+
+export interface DeviceWork<T> {
+  operation: ProvisioningJobName;
+  deviceId: string;
+  context: JobContext;
+  /** Runs holding the device (one request in flight per device); throws IsapiError on device failures. */
+  run: (client: IsapiClient, device: DeviceConnection) => Promise<T>;
+  /** Called when the job fails for good (permanent error or out of attempts), e.g. to mark an assignment failed. */
+  onFinalFailure?: (message: string) => Promise<void>;
+}
+
+export type DeviceJobResult<T> = T | { skipped: string };
+
+/**
+ * Everything a provisioning job does around its ISAPI calls: find the device, respect
+ * `auth_failed` and the lockout budget, take the per-device lock, turn each failure class
+ * into the right BullMQ fate (retry with backoff, wait, or fail at once with the device's
+ * subStatusCode as the job's result) and keep the device's status current.
+ */
+export function createDeviceJobRunner(deps: DeviceJobDeps) {
+  const { desired, sessions, locks, authBudget, metrics, logger } = deps;
+
+  async function defer(context: JobContext, operation: string, untilMs: number, reason: string): Promise<never> {
+    metrics.jobs.inc({ operation, outcome: 'deferred' });
+    logger.debug({ jobId: context.jobId, reason, delayMs: untilMs - Date.now() }, 'job deferred');
+    await context.job.moveToDelayed(Math.max(untilMs, Date.now() + 50), context.token);
+    throw new DelayedError(reason);
+  }
+
+  async function failForGood(context: JobContext, operation: string, error: IsapiError | Error, onFinalFailure?: (message: string) => Promise<void>): Promise<never> {
+    metrics.jobs.inc({ operation, outcome: 'failed' });
+    const details =
+      error instanceof IsapiError
+        ? { errorClass: error.errorClass, permanentKind: error.permanentKind ?? null, httpStatus: error.httpStatus ?? null, statusCode: error.statusCode ?? null, subStatusCode: error.subStatusCode ?? null, errorMsg: error.errorMsg ?? null }
+        : { errorClass: 'permanent', subStatusCode: null };
+    await context.job.updateProgress({ failed: details, message: error.message }).catch(() => {});
+    await onFinalFailure?.(error.message).catch(() => {});
+    throw new UnrecoverableError(error.message);
+  }
+
+  return async function runDeviceJob<T>(work: DeviceWork<T>): Promise<DeviceJobResult<T>> {
+    const { operation, deviceId, context } = work;
+    const started = process.hrtime.bigint();
+    try {
+      const device = await desired.deviceConnection(deviceId);
+      if (!device) {
+        metrics.jobs.inc({ operation, outcome: 'skipped' });
+        return { skipped: 'device no longer managed' };
+      }
+      if (device.status === 'auth_failed') return await defer(context, operation, Date.now() + AUTH_FAILED_RECHECK_MS, 'device credentials were refused; waiting for new credentials');
+      if (locks.lineLength(deviceId) >= MAX_LOCAL_LINE) {
+        // Step aside so this worker's slots serve other devices; come back when the line has moved.
+        return await defer(context, operation, Date.now() + 250 * locks.lineLength(deviceId) * (0.5 + Math.random()), 'device busy in this process');
+      }
+
+      const result = await locks.withDevice(deviceId, async () => {
+        // Read again under the lock: the job ahead in line may just have had its login refused.
+        const current = await desired.deviceConnection(deviceId);
+        if (!current) return { skipped: 'device no longer managed' } as DeviceJobResult<T>;
+        if (current.status === 'auth_failed') return defer(context, operation, Date.now() + AUTH_FAILED_RECHECK_MS, 'device credentials were refused; waiting for new credentials');
+        const blocked = await authBudget.blockedUntil(deviceId);
+        if (blocked !== null) return defer(context, operation, blocked, 'lockout budget spent for this device');
+        try {
+          const client = await sessions.clientFor(current);
+          const value = await work.run(client, current);
+          if (current.status !== 'online') await desired.setDeviceStatus(deviceId, 'online', { error: null, credentialsVersion: current.credentialsVersion });
+          return value;
+        } catch (error) {
+          // Still holding the device: the next job in line must see the refusal before it tries.
+          if (error instanceof IsapiError && error.errorClass === 'auth') await recordRefusedLogin(deviceId, current.credentialsVersion, error);
+          throw error;
+        }
+      });
+      metrics.jobs.inc({ operation, outcome: 'succeeded' });
+      return result;
+    } catch (error) {
+      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      if (error instanceof DeviceBusyElsewhereError) return await defer(context, operation, Date.now() + 500 + Math.random() * 1500, error.message);
+      if (!(error instanceof IsapiError)) {
+        // Postgres/Redis trouble or a bug: normal retry with backoff.
+        metrics.jobs.inc({ operation, outcome: 'retried' });
+        metrics.retries.inc({ operation });
+        throw error;
+      }
+      return await handleIsapiError(work, error);
+    } finally {
+      metrics.jobDuration.observe({ operation }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+
+  async function handleIsapiError<T>(work: DeviceWork<T>, error: IsapiError): Promise<never> {
+    const { operation, deviceId, context } = work;
+    const device = await desired.deviceConnection(deviceId);
+    const credentialsVersion = device?.credentialsVersion;
+    switch (error.errorClass) {
+      case 'auth': {
+        const unlockAt = error.lock?.unlockInSeconds ? Date.now() + error.lock.unlockInSeconds * 1000 : 0;
+        return defer(context, operation, Math.max(unlockAt, Date.now() + AUTH_FAILED_RECHECK_MS), 'credentials refused');
+      }
+      case 'retry':
+        await noteUnreachable(deviceId, error, credentialsVersion);
+        metrics.jobs.inc({ operation, outcome: 'retried' });
+        metrics.retries.inc({ operation });
+        throw error;
+      case 'limited_retry':
+        await noteUnreachable(deviceId, error, credentialsVersion);
+        if (context.attempt >= LIMITED_RETRY_ATTEMPTS) return failForGood(context, operation, error, work.onFinalFailure);
+        metrics.jobs.inc({ operation, outcome: 'retried' });
+        metrics.retries.inc({ operation });
+        throw error;
+      default:
+        // permanent, unsupported (no alternate left), operator, or a converge signal the operation did not absorb.
+        if (error.errorClass === 'operator') await desired.setDeviceStatus(deviceId, 'error', { error: error.message, ...(credentialsVersion ? { credentialsVersion } : {}) });
+        return failForGood(context, operation, error, work.onFinalFailure);
+    }
+  }
+
+  async function recordRefusedLogin(deviceId: string, credentialsVersion: string, error: IsapiError): Promise<void> {
+    await sessions.forget(deviceId);
+    // A refused login, or a lock answer to one: either way it counts against the budget.
+    metrics.authFailures.inc();
+    await authBudget.record(deviceId);
+    await desired.setDeviceStatus(deviceId, 'auth_failed', { error: error.message, credentialsVersion });
+    logger.warn({ deviceId, err: error.message }, 'device refused our credentials; its jobs wait for new credentials');
+  }
+
+  async function noteUnreachable(deviceId: string, error: IsapiError, credentialsVersion: string | undefined): Promise<void> {
+    if (error.transport === 'connect_failed' || error.transport === 'timeout' || error.transport === 'connection_reset') {
+      await desired.setDeviceStatus(deviceId, 'unreachable', { error: error.message, ...(credentialsVersion ? { credentialsVersion } : {}) });
+    } else {
+      await desired.setDeviceStatus(deviceId, 'online', { error: error.message, ...(credentialsVersion ? { credentialsVersion } : {}) });
+    }
+  }
+}
+
+export type RunDeviceJob = ReturnType<typeof createDeviceJobRunner>;

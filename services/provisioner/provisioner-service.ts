@@ -1,0 +1,117 @@
+import type { ProvisionerEnv } from '../../libs/config/env.js';
+import { generateCredentialsKey, resolveSecret } from '../../libs/config/secrets.js';
+import { SecretBox } from '../../libs/crypto/secret-box.js';
+import { createDb, ensureDatabaseExists, isDatabaseReady } from '../../libs/db/database.js';
+import { assertMigrated, migrateToLatest } from '../../libs/db/migrator.js';
+import { startOpsServer } from '../../libs/http/ops-server.js';
+import { PROVISIONING_QUEUE } from '../../libs/jobs/provisioning.js';
+import { createContractWorker, createQueue } from '../../libs/jobs/queues.js';
+import type { RunningService } from '../../libs/lifecycle/run-services.js';
+import type { Logger } from '../../libs/logger/logger.js';
+import { registerQueueDepth } from '../../libs/metrics/queue-depth.js';
+import { createRegistry } from '../../libs/metrics/registry.js';
+import { DesiredState } from '../../libs/provisioning/desired-state.js';
+import { ProvisioningJobs } from '../../libs/provisioning/provisioning-jobs.js';
+import { checkEvictionPolicy, createProducerConnection, createWorkerConnection, isRedisReady } from '../../libs/redis/connection.js';
+import { AuthFailureBudget } from './auth-failure-budget.js';
+import { createDeviceJobRunner } from './device-job-runner.js';
+import { DeviceLocks } from './device-lock.js';
+import { DeviceSessions } from './device-sessions.js';
+import { createDeviceHandlers } from './handlers/device.js';
+import { createFaceHandlers } from './handlers/faces.js';
+import { createPeopleHandlers } from './handlers/people.js';
+import { createProvisionerMetrics } from './metrics.js';
+import { createReconcileSchedule } from './reconcile-schedule.js';
+
+export interface RunningProvisioner extends RunningService {
+  metricsPort: number;
+}
+
+export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Promise<RunningProvisioner> {
+  if (await ensureDatabaseExists(env.DATABASE_URL)) logger.info('database created');
+  const db = createDb(env.DATABASE_URL, env.DB_POOL_SIZE);
+  if (env.MIGRATE_ON_START) await migrateToLatest(db, logger);
+  else await assertMigrated(db);
+
+  const secrets = SecretBox.fromText(await resolveSecret({ value: env.CREDENTIALS_KEY, dataDir: env.DATA_DIR, name: 'credentials.key', generate: generateCredentialsKey, logger }));
+  const desired = new DesiredState(db, secrets);
+  const registry = createRegistry('provisioner');
+  const metrics = createProvisionerMetrics(registry, () => desired.deviceCountsByStatus());
+
+  const redis = createProducerConnection(env.REDIS_URL, 'hikhub-provisioner', logger);
+  const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);
+  registerQueueDepth(registry, [queue]);
+  const jobs = new ProvisioningJobs(queue, env.PROVISIONING_ATTEMPTS);
+
+  const sessions = new DeviceSessions(
+    desired,
+    { connectTimeoutMs: env.ISAPI_CONNECT_TIMEOUT_MS, requestTimeoutMs: env.ISAPI_TIMEOUT_MS, faceTimeoutMs: env.ISAPI_FACE_TIMEOUT_MS },
+    (sample) => {
+      metrics.isapiRequests.inc({ operation: sample.operation, outcome: sample.outcome });
+      metrics.isapiDuration.observe({ operation: sample.operation }, sample.durationSeconds);
+    },
+  );
+  const runDeviceJob = createDeviceJobRunner({
+    desired,
+    sessions,
+    locks: new DeviceLocks(redis, env.QUEUE_PREFIX, { ttlMs: env.PROVISIONER_LOCK_DURATION_MS }),
+    authBudget: new AuthFailureBudget(redis, env.QUEUE_PREFIX),
+    metrics,
+    logger,
+  });
+
+  const worker = createContractWorker(
+    PROVISIONING_QUEUE,
+    {
+      ...createDeviceHandlers({ desired, jobs, runDeviceJob }),
+      ...createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
+      ...createFaceHandlers({ desired, runDeviceJob }),
+    },
+    {
+      connection: createWorkerConnection(env.REDIS_URL, 'hikhub-provisioner-worker', logger),
+      prefix: env.QUEUE_PREFIX,
+      concurrency: env.PROVISIONER_CONCURRENCY,
+      lockDuration: env.PROVISIONER_LOCK_DURATION_MS,
+      stalledInterval: env.PROVISIONER_STALLED_INTERVAL_MS,
+      maxStalledCount: 2,
+    },
+  );
+  worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+    const data = job.data as { deviceId?: string; employeeNo?: string };
+    logger[final ? 'error' : 'info']({ jobId: job.id, job: job.name, attempt: job.attemptsMade, err: error.message }, final ? 'provisioning job failed for good' : 'provisioning attempt failed, will retry');
+    if (final && data.deviceId && data.employeeNo && job.name !== 'person.delete') {
+      desired.markAssignment(data.deviceId, data.employeeNo, { state: 'failed', error: error.message, jobId: job.id ?? '' }).catch(() => {});
+    }
+  });
+
+  const schedule = createReconcileSchedule({ queue, desired, intervalMs: env.RECONCILE_INTERVAL_MS, attempts: env.PROVISIONING_ATTEMPTS, logger });
+  schedule.start();
+  void checkEvictionPolicy(redis, logger);
+
+  let draining = false;
+  const ready = async () => !draining && worker.isRunning() && (await isRedisReady(redis)) && (await isDatabaseReady(db));
+  const ops = await startOpsServer({ port: env.PROVISIONER_METRICS_PORT, registry, ready });
+  logger.info({ concurrency: env.PROVISIONER_CONCURRENCY, metricsPort: ops.port }, 'provisioner running');
+
+  return {
+    name: 'provisioner',
+    metricsPort: ops.port,
+    drain: () => {
+      draining = true;
+    },
+    stop: async () => {
+      draining = true;
+      schedule.stop();
+      // Active jobs finish (an ISAPI call is bounded by its timeout); a job cut off by the deadline runs again as stalled.
+      await worker.close();
+      await sessions.close();
+      await queue.close();
+      await redis.quit().catch(() => redis.disconnect());
+      await db.destroy();
+      await ops.close();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadEnv, provisionerEnvSchema } from '../../libs/config/env.js';
+import { SecretBox } from '../../libs/crypto/secret-box.js';
+import { createDb, ensureDatabaseExists } from '../../libs/db/database.js';
+import { migrateToLatest } from '../../libs/db/migrator.js';
+import { PROVISIONING_QUEUE } from '../../libs/jobs/provisioning.js';
+import { createLogger } from '../../libs/logger/logger.js';
+import { DesiredState } from '../../libs/provisioning/desired-state.js';
+import { ProvisioningJobs } from '../../libs/provisioning/provisioning-jobs.js';
+import { startProvisioner } from '../../services/provisioner/provisioner-service.js';
+import { createTestDatabaseUrl } from './database.js';
+import { createTestPrefix, TEST_REDIS_URL } from './redis.js';
+import { waitFor } from './wait.js';
+
+export const TEST_CREDENTIALS_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/**
+ * A test file's provisioning world: its own database (migrated), Redis prefix and data dir, the
+ * desired-state repository and job producer the admin API uses, torn down together.
+ */
+export async function createProvisioningWorld(label: string) {
+  const database = await createTestDatabaseUrl(label);
+  const keys = createTestPrefix(label);
+  const dataDir = await mkdtemp(join(tmpdir(), `hikhub-${label}-`));
+  await ensureDatabaseExists(database.url);
+  const db = createDb(database.url, 4);
+  await migrateToLatest(db, createLogger('test', 'silent'));
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(PROVISIONING_QUEUE, { connection: redis, prefix: keys.prefix });
+  const desired = new DesiredState(db, SecretBox.fromText(TEST_CREDENTIALS_KEY));
+  const jobs = new ProvisioningJobs(queue, 20);
+  const env = {
+    DATABASE_URL: database.url,
+    QUEUE_PREFIX: keys.prefix,
+    DATA_DIR: dataDir,
+    CREDENTIALS_KEY: TEST_CREDENTIALS_KEY,
+    REDIS_URL: TEST_REDIS_URL,
+    RECONCILE_INTERVAL_MS: '0',
+    PROVISIONER_METRICS_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  };
+  return {
+    db,
+    redis,
+    queue,
+    desired,
+    jobs,
+    env,
+    prefix: keys.prefix,
+    /** Waits until the job reaches a final state and returns it. */
+    async finished(jobId: string, timeoutMs = 30_000): Promise<Job> {
+      let job: Job | undefined;
+      await waitFor(async () => {
+        job = await queue.getJob(jobId);
+        const state = job ? await job.getState() : 'missing';
+        return state === 'completed' || state === 'failed';
+      }, timeoutMs, `job ${jobId} to finish`);
+      return job!;
+    },
+    teardown: async () => {
+      await queue.close();
+      redis.disconnect();
+      await db.destroy();
+      await keys.cleanup();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startTestProvisioner(overrides: Record<string, string>) {
+  const env = loadEnv(provisionerEnvSchema, overrides);
+  return startProvisioner(env, createLogger('provisioner', env.LOG_LEVEL));
+}
