@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 export const ASSET_NAMES = ['face.jpg', 'face-2.jpg', 'oversize.jpg', 'capture.jpg'] as const;
 export type AssetName = (typeof ASSET_NAMES)[number];
 
-export const assetsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'assets');
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Next to this module when run from sources (tsx); from dist/tools/simulator, the sources' copy. */
+export const assetsDir = [path.join(here, 'assets'), path.resolve(here, '../../../tools/simulator/assets')].find((dir) => existsSync(dir)) ?? path.join(here, 'assets');
 
 const cache = new Map<AssetName, Buffer>();
 

@@ -1,0 +1,42 @@
+import type { RequestHandler } from 'express';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function createApiMetrics(registry: Registry) {
+  return {
+    requests: new Counter({
+      name: 'hikhub_api_requests_total',
+      help: 'Admin API requests answered, by method, route template and status class',
+      labelNames: ['method', 'route', 'status_class'] as const,
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'hikhub_api_request_duration_seconds',
+      help: 'Time from request to the end of the answer, by method and route template',
+      labelNames: ['method', 'route'] as const,
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [registry],
+    }),
+  };
+}
+
+export type ApiMetrics = ReturnType<typeof createApiMetrics>;
+
+/**
+ * Labels are bounded: the route is express's template (`/api/v1/devices/:id`, never an id) and
+ * requests that matched no route share one label.
+ */
+export function measureRequests(metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const method = METHODS.has(req.method) ? req.method : 'OTHER';
+      const route = typeof req.route?.path === 'string' ? req.route.path : res.statusCode === 401 ? 'unauthenticated' : 'unmatched';
+      metrics.requests.inc({ method, route, status_class: `${Math.floor(res.statusCode / 100)}xx` });
+      metrics.requestDuration.observe({ method, route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}

@@ -1,0 +1,52 @@
+import type { Router } from 'express';
+import { createPathToken } from '../../../libs/edge-auth/credential-store.js';
+import { API_PREFIX, type ApiContext } from '../context.js';
+import { jsonBody } from '../body.js';
+import { badRequest, notFound } from '../errors.js';
+import { configureEventsSchema, deviceIdParam, parse } from '../validation.js';
+
+const TOKEN_PLACEHOLDER = '{token}';
+const DEFAULT_EVENT_PATH = `/hikvision/events/${TOKEN_PLACEHOLDER}`;
+
+/**
+ * Point a device's HTTP event push at hikhub. A `{token}` in the URL becomes a fresh per-device
+ * secret that ingest accepts (its previous one is revoked); it is sealed at rest and never shown.
+ */
+export function registerEventPushRoutes(router: Router, { desired, jobs, edgeCredentials, eventPushBaseUrl }: ApiContext): void {
+  router.post(`${API_PREFIX}/devices/:id/configure-events`, jsonBody({ optional: true }), async (req, res) => {
+    const id = deviceIdParam(req.params.id);
+    const body = parse(configureEventsSchema, req.body);
+    if (!(await desired.getDevice(id))) throw notFound(`device ${id} not found`);
+    const url = body.url ?? (eventPushBaseUrl ? `${eventPushBaseUrl.replace(/\/+$/, '')}${DEFAULT_EVENT_PATH}` : undefined);
+    if (url === undefined) throw badRequest('name the push URL in "url" (EVENT_PUSH_BASE_URL is not set on this server)', { issues: [{ path: 'url', message: 'required when EVENT_PUSH_BASE_URL is not set' }] });
+    checkPushUrl(url);
+
+    const previousToken = await desired.eventPushToken(id);
+    const token = url.includes(TOKEN_PLACEHOLDER) ? createPathToken() : null;
+    // Registered before it is stored, so the device never holds a token ingest does not know.
+    if (token) await edgeCredentials.setPathToken(token, id);
+    const device = await desired.setEventPush(id, url, token);
+    if (!device) {
+      if (token) await edgeCredentials.revokePathToken(token);
+      throw notFound(`device ${id} not found`);
+    }
+    if (previousToken && previousToken !== token) await edgeCredentials.revokePathToken(previousToken);
+
+    const { jobId } = await jobs.enqueue('device.configure-events', { deviceId: id });
+    res.status(202).json({ jobId, eventPushUrl: device.eventPushUrl, tokenIssued: token !== null });
+  });
+}
+
+function checkPushUrl(url: string): void {
+  const bad = (message: string) => badRequest(`url: ${message}`, { issues: [{ path: 'url', message }] });
+  if (url.split(TOKEN_PLACEHOLDER).length > 2) throw bad(`${TOKEN_PLACEHOLDER} may appear once`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url.replace(TOKEN_PLACEHOLDER, 'token'));
+  } catch {
+    throw bad('expected an absolute http:// or https:// URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw bad('expected an absolute http:// or https:// URL');
+  if (parsed.username || parsed.password) throw bad('credentials do not belong in the URL; use {token}');
+  if (parsed.hash) throw bad('a fragment (#…) is never sent by devices');
+}
