@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventPicture } from '../../libs/hikvision/event-model.js';
-import { extensionForContentType } from '../../libs/hikvision/picture-type.js';
+import { sniffPictureType } from '../../libs/hikvision/picture-type.js';
 import { utcDayPath, writeFileAtomic } from '../../libs/files/atomic-write.js';
 
 export interface StoredPicture {
@@ -18,13 +18,19 @@ export interface StoredPicture {
 /**
  * Pictures are written under names hikhub makes from the event id and the picture's position —
  * never from anything in the request — so a job that runs twice rewrites the same files.
+ * The bytes decide the type (JPEG, PNG, GIF, WebP magic numbers), never the part's declared
+ * Content-Type: a part that is not an image by its bytes is not stored as a picture at all, so a
+ * "picture" carrying HTML or SVG is never written or served back (the event itself is kept, and
+ * a resend with the real picture attaches it to the event).
  */
 export function createPictureStore(dataDir: string) {
   return {
     async save(eventId: string, receivedAt: Date, pictures: EventPicture[]): Promise<StoredPicture[]> {
       const stored: StoredPicture[] = [];
       for (const picture of pictures) {
-        const path = `pictures/${utcDayPath(receivedAt)}/${eventId}-${picture.index}.${extensionForContentType(picture.contentType)}`;
+        const sniffed = sniffPictureType(picture.bytes);
+        if (sniffed === null) continue;
+        const path = `pictures/${utcDayPath(receivedAt)}/${eventId}-${picture.index}.${sniffed.extension}`;
         await writeFileAtomic(join(dataDir, path), picture.bytes);
         stored.push({
           index: picture.index,
@@ -32,7 +38,7 @@ export function createPictureStore(dataDir: string) {
           path,
           bytes: picture.bytes.length,
           sha256: createHash('sha256').update(picture.bytes).digest('hex'),
-          contentType: picture.contentType,
+          contentType: sniffed.mime,
         });
       }
       return stored;

@@ -5,6 +5,7 @@ import { handleOpsRequest, type ReadinessCheck } from '../../libs/http/ops-serve
 import { uuidV7 } from '../../libs/ids/uuid-v7.js';
 import { KEPT_HEADERS } from '../../libs/jobs/raw-event.js';
 import { TimeoutError } from '../../libs/redis/connection.js';
+import type { EdgeDecision, EdgeRequest } from './edge-guard.js';
 import type { EventWriter } from './event-writer.js';
 import { readBody, type InflightBudget } from './read-body.js';
 import type { IngestMetrics, IngestRejectionReason } from './metrics.js';
@@ -18,7 +19,14 @@ export interface IngestAppOptions {
   maxBodyBytes: number;
   budget: InflightBudget;
   clientAddress: (peer: string | undefined, forwardedFor: string | undefined) => string;
+  /** Path and address allow-lists, authentication, rate limits (edge-guard.ts); runs before any body byte is read. */
+  checkEdge: (request: EdgeRequest) => Promise<EdgeDecision>;
+  /** Requests receiving or writing a body at once; past it → 503. */
+  maxConcurrentBodies: number;
 }
+
+/** A refused request's body is read and thrown away to keep the connection for the device's retry — up to this size; larger → the connection is closed. */
+const DRAIN_REFUSED_BODY_BYTES = 64 * 1024;
 
 /**
  * The device-facing app: POST on any path is an event (the original server's catch-all route);
@@ -43,12 +51,11 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
     res.status(405).set('allow', 'POST').type('text/plain').send('Only POST is accepted here\n');
   });
 
+  let bodiesInFlight = 0;
+
   async function receiveEvent(req: Request, res: Response): Promise<void> {
     const started = process.hrtime.bigint();
     const receivedAt = new Date();
-    const { result, release } = readBody(req, options.maxBodyBytes, budget);
-    const outcome = await result;
-    metrics.receivedBytes.inc(outcome.received);
 
     const answer = (status: number, text: string, reason?: IngestRejectionReason, extraHeaders?: Record<string, string>) => {
       if (reason) metrics.rejections.inc({ reason });
@@ -59,6 +66,58 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
       if (extraHeaders) res.set(extraHeaders);
       res.status(status).type('text/plain').send(text);
     };
+    /** Refused before the body was read: Node discards the body after the answer; a large one is not worth reading. */
+    const refuse = (status: number, text: string, reason: IngestRejectionReason, headers: Record<string, string>) => {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      const large = req.headers['transfer-encoding'] !== undefined || !(declared <= DRAIN_REFUSED_BODY_BYTES);
+      answer(status, text, reason, large ? { ...headers, connection: 'close' } : headers);
+    };
+
+    const target = requestTarget(req.originalUrl);
+    const queryIndex = target.indexOf('?');
+    const path = queryIndex === -1 ? target : target.slice(0, queryIndex);
+    const forwardedFor = req.headers['x-forwarded-for'];
+    const remoteAddress = options.clientAddress(req.socket.remoteAddress, Array.isArray(forwardedFor) ? forwardedFor.join(', ') : forwardedFor);
+
+    let decision: EdgeDecision;
+    try {
+      decision = await options.checkEdge({ req, path, target, address: remoteAddress });
+    } catch (error) {
+      // Credentials live in Redis: without it nobody can be let in, and the device retries on 503.
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'edge check failed');
+      refuse(503, 'Event store unavailable, retry later\n', 'redis_unavailable', { 'retry-after': '5' });
+      return;
+    }
+    if (decision.kind === 'refuse') {
+      refuse(decision.status, decision.text, decision.rejection, decision.headers);
+      return;
+    }
+    if (bodiesInFlight >= options.maxConcurrentBodies) {
+      refuse(503, 'Busy, retry shortly\n', 'overloaded', { 'retry-after': '1' });
+      return;
+    }
+
+    bodiesInFlight++;
+    metrics.bodiesInFlight.set(bodiesInFlight);
+    try {
+      await receiveBody(req, receivedAt, answer, decision.recordedPath, queryIndex === -1 ? '' : target.slice(queryIndex + 1), remoteAddress);
+    } finally {
+      bodiesInFlight--;
+      metrics.bodiesInFlight.set(bodiesInFlight);
+    }
+  }
+
+  async function receiveBody(
+    req: Request,
+    receivedAt: Date,
+    answer: (status: number, text: string, reason?: IngestRejectionReason, extraHeaders?: Record<string, string>) => void,
+    path: string,
+    query: string,
+    remoteAddress: string,
+  ): Promise<void> {
+    const { result, release } = readBody(req, options.maxBodyBytes, budget);
+    const outcome = await result;
+    metrics.receivedBytes.inc(outcome.received);
 
     switch (outcome.kind) {
       case 'aborted':
@@ -79,18 +138,16 @@ export function createIngestApp(options: IngestAppOptions): express.Express {
       const value = req.headers[name];
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const target = requestTarget(req.originalUrl);
-    const queryIndex = target.indexOf('?');
     const enqueueStarted = process.hrtime.bigint();
     try {
       await options.writeEvent(
         {
           id,
           receivedAt: receivedAt.toISOString(),
-          remoteAddress: options.clientAddress(req.socket.remoteAddress, headers['x-forwarded-for']),
+          remoteAddress,
           method: req.method,
-          path: queryIndex === -1 ? target : target.slice(0, queryIndex),
-          query: queryIndex === -1 ? '' : target.slice(queryIndex + 1),
+          path,
+          query,
           headers,
         },
         outcome.body,

@@ -10,7 +10,12 @@ import { redactUrl } from '../../libs/config/redact-url.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
 import { createProducerConnection, checkEvictionPolicy, isRedisReady, waitUntilReady } from '../../libs/redis/connection.js';
 import { createIngestApp } from './app.js';
-import { createClientAddressResolver } from './client-address.js';
+import { createAddressMatcher } from '../../libs/edge-auth/address-list.js';
+import { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
+import { RedisRateLimiter } from '../../libs/edge-auth/rate-limiter.js';
+import { createClientAddressResolver, normalizeAddress } from './client-address.js';
+import { checkEdgeConfig } from './edge-config.js';
+import { createEdgeGuard } from './edge-guard.js';
 import { createEventWriter } from './event-writer.js';
 import { createIngestMetrics, registerWorkerCount } from './metrics.js';
 import { InflightBudget } from './read-body.js';
@@ -21,6 +26,7 @@ export interface RunningIngest extends RunningService {
 }
 
 export async function startIngest(env: IngestEnv, logger: Logger): Promise<RunningIngest> {
+  checkEdgeConfig(env);
   const registry = createRegistry('ingest');
   const budget = new InflightBudget(env.INGEST_MAX_INFLIGHT_BYTES);
   const metrics = createIngestMetrics(registry, budget);
@@ -45,15 +51,36 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     maxBodyBytes: env.INGEST_MAX_BODY,
     budget,
     clientAddress: createClientAddressResolver(env.TRUSTED_PROXIES),
+    checkEdge: createEdgeGuard({
+      settings: env,
+      store: new EdgeCredentialStore(redis, env.QUEUE_PREFIX, { cacheMs: env.INGEST_CREDENTIAL_CACHE_MS, realm: env.INGEST_DIGEST_REALM }),
+      limiter: new RedisRateLimiter(redis, Math.min(100, env.INGEST_ENQUEUE_TIMEOUT_MS)),
+      metrics,
+      logger,
+    }),
+    maxConcurrentBodies: env.INGEST_MAX_CONCURRENT_BODIES,
   });
 
   // Older cameras send HTTP/1.1 without a Host header (QUIRKS.md); Node refuses those unless told.
-  const server = http.createServer({ requireHostHeader: false, headersTimeout: 20_000, requestTimeout: 120_000 }, app);
-  server.keepAliveTimeout = 15_000;
+  const server = http.createServer(
+    {
+      requireHostHeader: false,
+      headersTimeout: env.INGEST_HEADERS_TIMEOUT_MS,
+      requestTimeout: env.INGEST_REQUEST_TIMEOUT_MS,
+      // How often Node looks for requests past those timeouts (its default, 30 s, would let a slowloris linger).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(env.INGEST_HEADERS_TIMEOUT_MS / 4))),
+    },
+    app,
+  );
+  server.keepAliveTimeout = env.INGEST_KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = env.INGEST_MAX_CONNECTIONS;
+  server.on('drop', () => metrics.connectionsRefused.inc({ reason: 'server_limit' }));
+  trackConnections(server, env, metrics);
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     // Garbage on the port, a reset mid-request: answer 400 if the socket can still take it, then drop it.
     if (error.code !== 'ECONNRESET' && socket.writable) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     }
     socket.destroy();
   });
@@ -80,4 +107,37 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
       await ops.close();
     },
   };
+}
+
+/**
+ * Counts open connections, and caps them per source address so one host's slowloris cannot take
+ * every slot. The socket peer is what is counted: a trusted proxy (whose connections carry many
+ * devices) is exempt; per-device fairness behind it comes from the rate limits.
+ */
+function trackConnections(server: http.Server, env: IngestEnv, metrics: ReturnType<typeof createIngestMetrics>): void {
+  const perAddress = new Map<string, number>();
+  const isTrustedProxy = env.TRUSTED_PROXIES.length ? createAddressMatcher(env.TRUSTED_PROXIES) : () => false;
+  let open = 0;
+  server.on('connection', (socket) => {
+    const address = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    const limit = env.INGEST_MAX_CONNECTIONS_PER_ADDRESS;
+    const counted = limit > 0 && !isTrustedProxy(address);
+    if (counted) {
+      const current = perAddress.get(address) ?? 0;
+      if (current >= limit) {
+        metrics.connectionsRefused.inc({ reason: 'per_address_limit' });
+        socket.destroy();
+        return;
+      }
+      perAddress.set(address, current + 1);
+    }
+    metrics.openConnections.set(++open);
+    socket.once('close', () => {
+      metrics.openConnections.set(--open);
+      if (!counted) return;
+      const remaining = (perAddress.get(address) ?? 1) - 1;
+      if (remaining <= 0) perAddress.delete(address);
+      else perAddress.set(address, remaining);
+    });
+  });
 }

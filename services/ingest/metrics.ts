@@ -3,8 +3,36 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
 import type { InflightBudget } from './read-body.js';
 
-export const INGEST_REJECTION_REASONS = ['too_large', 'aborted', 'overloaded', 'redis_unavailable', 'redis_full', 'enqueue_timeout'] as const;
+export const INGEST_REJECTION_REASONS = [
+  'too_large',
+  'aborted',
+  'overloaded',
+  'redis_unavailable',
+  'redis_full',
+  'enqueue_timeout',
+  'path_not_allowed',
+  'forbidden_address',
+  'unauthenticated',
+  'rate_limited',
+] as const;
 export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
+
+/** Why a device was not let in; `missing` includes the first leg of every Digest exchange (no credentials yet, challenge sent). */
+export const AUTH_FAILURE_REASONS = [
+  'missing',
+  'malformed',
+  'bad_credentials',
+  'unknown_user',
+  'uri_mismatch',
+  'stale_nonce',
+  'bad_nonce',
+  'replayed_nonce',
+  'unknown_token',
+  'forbidden_address',
+] as const;
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
+export const CONNECTION_REFUSAL_REASONS = ['per_address_limit', 'server_limit'] as const;
 
 export function createIngestMetrics(registry: Registry, budget: InflightBudget) {
   const metrics = {
@@ -43,6 +71,33 @@ export function createIngestMetrics(registry: Registry, budget: InflightBudget) 
       buckets: LATENCY_BUCKETS_SECONDS,
       registers: [registry],
     }),
+    authFailures: new Counter({
+      name: 'hikhub_ingest_auth_failures_total',
+      help: 'Device POSTs refused by authentication or the address allow-list, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    rateLimitErrors: new Counter({
+      name: 'hikhub_ingest_rate_limit_errors_total',
+      help: 'Rate-limit checks that Redis did not answer in time (the request was let through)',
+      registers: [registry],
+    }),
+    connectionsRefused: new Counter({
+      name: 'hikhub_ingest_connections_refused_total',
+      help: 'TCP connections closed on arrival, by reason (per-address or server-wide cap)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    openConnections: new Gauge({
+      name: 'hikhub_ingest_open_connections',
+      help: 'TCP connections open on the device port',
+      registers: [registry],
+    }),
+    bodiesInFlight: new Gauge({
+      name: 'hikhub_ingest_bodies_in_flight',
+      help: 'Requests whose body is being received or written to Redis',
+      registers: [registry],
+    }),
     inflightBytes: new Gauge({
       name: 'hikhub_ingest_inflight_bytes',
       help: 'Body bytes held in memory by requests not yet answered',
@@ -58,6 +113,8 @@ export function createIngestMetrics(registry: Registry, budget: InflightBudget) 
     metrics.requests.inc({ status_class: statusClass }, 0);
   }
   for (const reason of INGEST_REJECTION_REASONS) metrics.rejections.inc({ reason }, 0);
+  for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.inc({ reason }, 0);
+  for (const reason of CONNECTION_REFUSAL_REASONS) metrics.connectionsRefused.inc({ reason }, 0);
   return metrics;
 }
 
