@@ -82,6 +82,8 @@ export async function benchIngestVsFloor(options: {
       REDIS_URL: redisUrl,
       QUEUE_PREFIX,
       LOG_LEVEL: 'warn',
+      // One load generator on one address far outruns any device: the per-address limit would answer 429.
+      INGEST_RATE_PER_ADDRESS: '0',
     },
     `http://127.0.0.1:${ingestMetricsPort}/readyz`,
   );

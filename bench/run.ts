@@ -7,6 +7,7 @@ import pg from 'pg';
 import { TEST_POSTGRES_URL } from '../test/helpers/database.js';
 import { PrivateRedis } from '../test/helpers/redis-server.js';
 import { benchArchiverThroughput, type ArchiverThroughputResult } from './archiver-throughput.js';
+import { benchIngestDigest, type IngestDigestResult } from './ingest-digest.js';
 import { benchIngestVsFloor, type IngestFloorResult } from './ingest-floor.js';
 import { faceEventSource, FACE_EVENT_BYTES, PARKING_EVENT_BYTES, XML_EVENT_BYTES } from './payloads.js';
 import { measureRedisBytesPerEvent } from './redis-memory.js';
@@ -22,7 +23,7 @@ import { fmt, formatTable, progress, Resources } from './support.js';
  *   npm run bench -- --only memory,ingest --duration 3 --events 1000
  */
 
-const SCENARIOS = ['memory', 'ingest', 'archiver'] as const;
+const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -62,6 +63,7 @@ interface Results {
   machine: { cpus: number; cpuModel: string; node: string; redis: string; postgres: string; faceEventJson: string };
   memory?: MemoryRow[];
   ingest?: IngestFloorResult;
+  digest?: IngestDigestResult;
   archiver?: ArchiverThroughputResult[];
 }
 
@@ -146,6 +148,19 @@ async function main(): Promise<Results> {
     });
   }
 
+  if (selected.has('digest')) {
+    results.digest = await benchIngestDigest({
+      resources,
+      redis,
+      redisUrl: privateRedis.url,
+      workDir,
+      rounds: Number(args.rounds),
+      connections: Number(args.connections),
+      warmupS: Number(args.warmup),
+      durationS: Number(args.duration),
+    });
+  }
+
   if (selected.has('archiver')) {
     results.archiver = [];
     for (const payload of ['face', 'motion'] as const) {
@@ -218,6 +233,26 @@ function report(results: Results): string {
         ],
       ),
       '   archiver events/s: from its first metrics scrape to hikhub_archiver_events_total = N; wall s: from spawning the process (boot and migrations included)',
+    );
+  }
+
+  if (results.digest) {
+    const r = results.digest;
+    const off = r.best['digest off'];
+    out.push(
+      '',
+      `4. Ingest with Digest on vs off — POST ${fmt.int(r.bodyBytes)} B face event, ${r.connections} connections, closed loop, keep-alive, rate limits off`,
+      `   ${r.warmupS} s warm-up + ${r.durationS} s measured per run, runs alternate; off = INGEST_AUTH=none, on = INGEST_AUTH=digest (shared credential); latency includes any 401 round trip`,
+      '',
+      formatTable(
+        ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms'],
+        r.runs.map((run) => [`${run.target} #${run.round}`, fmt.int(run.load.requestsPerSecond), String(run.load.non2xx), String(run.load.errors), fmt.ms(run.load.p50Ms), fmt.ms(run.load.p99Ms)]),
+      ),
+      '',
+      formatTable(
+        ['best of each', 'req/s', '× off', 'p50 ms', 'p99 ms'],
+        Object.entries(r.best).map(([target, load]) => [target, fmt.int(load.requestsPerSecond), fmt.ratio(load.requestsPerSecond / off.requestsPerSecond), fmt.ms(load.p50Ms), fmt.ms(load.p99Ms)]),
+      ),
     );
   }
 

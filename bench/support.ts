@@ -49,12 +49,13 @@ export class Resources {
  */
 export async function runLoad(
   resources: Resources,
-  options: { url: string; bodyFile: string; contentType: string; connections: number; warmupS: number; durationS: number },
+  options: { url: string; bodyFile: string; contentType: string; connections: number; warmupS: number; durationS: number; script?: string; extraArgs?: string[] },
 ): Promise<LoadResult> {
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', 'bench/load.ts',
+      '--import', 'tsx', options.script ?? 'bench/load.ts',
+      ...(options.extraArgs ?? []),
       '--url', options.url,
       '--body', options.bodyFile,
       '--content-type', options.contentType,

@@ -1,0 +1,112 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { freePort } from '../test/helpers/redis-server.js';
+import { ServiceProcess } from '../test/helpers/service-process.js';
+import type { LoadResult } from './load.js';
+import { FACE_CONTENT_TYPE, faceEventBody } from './payloads.js';
+import { progress, runLoad, type Resources } from './support.js';
+
+export type DigestTarget = 'digest off' | 'digest on (nonce reused)' | 'digest on (challenge per event)';
+const TARGETS: readonly DigestTarget[] = ['digest off', 'digest on (nonce reused)', 'digest on (challenge per event)'];
+
+export interface IngestDigestResult {
+  bodyBytes: number;
+  connections: number;
+  warmupS: number;
+  durationS: number;
+  runs: { target: DigestTarget; round: number; load: LoadResult }[];
+  best: Record<DigestTarget, LoadResult>;
+}
+
+const QUEUE_PREFIX = 'bench-digest';
+const CREDENTIALS = { username: 'bench-device', password: 'bench-device-password' };
+
+/**
+ * Scenario 4: the real ingest process with device authentication off (INGEST_AUTH=none) and on
+ * (INGEST_AUTH=digest, a shared credential), POSTed the same face event. Digest is measured as
+ * devices may use it: reusing a nonce with nc + 1, and with a fresh 401 challenge before every
+ * event (as `curl --digest` does). Two ingest processes, same private Redis, runs alternate, the
+ * best of each is kept; rate limits are off in both so only authentication differs.
+ */
+export async function benchIngestDigest(options: {
+  resources: Resources;
+  redis: Redis;
+  redisUrl: string;
+  workDir: string;
+  rounds: number;
+  connections: number;
+  warmupS: number;
+  durationS: number;
+}): Promise<IngestDigestResult> {
+  const { resources, redis, redisUrl } = options;
+  const body = faceEventBody();
+  const bodyFile = join(options.workDir, 'face-event-digest.bin');
+  await writeFile(bodyFile, body);
+
+  const start = async (name: string, extraEnv: Record<string, string>) => {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const service = ServiceProcess.start('services/ingest/main.ts', {
+      INGEST_HOST: '127.0.0.1',
+      INGEST_PORT: String(port),
+      INGEST_METRICS_PORT: String(metricsPort),
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX,
+      LOG_LEVEL: 'warn',
+      INGEST_RATE_PER_ADDRESS: '0',
+      INGEST_RATE_PER_DEVICE: '0',
+      ...extraEnv,
+    });
+    const stop = resources.defer(`${name} pid ${service.pid}`, () => service.stop(10_000));
+    await service.waitReady(`http://127.0.0.1:${metricsPort}/readyz`, 30_000);
+    return { port, stop };
+  };
+
+  progress('starting ingest with digest off and with digest on');
+  const off = await start('ingest (digest off)', { INGEST_AUTH: 'none' });
+  const on = await start('ingest (digest on)', {
+    INGEST_AUTH: 'digest',
+    INGEST_NONCE_SECRET: 'bench-nonce-secret-0123456789abcdef0123456789',
+    INGEST_DIGEST_USERNAME: CREDENTIALS.username,
+    INGEST_DIGEST_PASSWORD: CREDENTIALS.password,
+  });
+
+  const runs: IngestDigestResult['runs'] = [];
+  try {
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const target of TARGETS) {
+        await redis.flushall('SYNC');
+        await sleep(300);
+        progress(`${target} run ${round}/${options.rounds}: ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s`);
+        const digest = target !== 'digest off';
+        const load = await runLoad(resources, {
+          url: `http://127.0.0.1:${digest ? on.port : off.port}/event/notification`,
+          bodyFile,
+          contentType: FACE_CONTENT_TYPE,
+          connections: options.connections,
+          warmupS: options.warmupS,
+          durationS: options.durationS,
+          ...(digest
+            ? {
+                script: 'bench/digest-load.ts',
+                extraArgs: ['--digest', `${CREDENTIALS.username}:${CREDENTIALS.password}`, '--digest-mode', target === 'digest on (nonce reused)' ? 'reuse' : 'fresh'],
+              }
+            : {}),
+        });
+        runs.push({ target, round, load });
+        progress(`  ${Math.round(load.requestsPerSecond)} req/s, non-2xx ${load.non2xx}, errors ${load.errors}, p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms`);
+      }
+    }
+  } finally {
+    await redis.flushall('SYNC').catch(() => {});
+    await on.stop();
+    await off.stop();
+  }
+
+  const best = Object.fromEntries(
+    TARGETS.map((target) => [target, runs.filter((run) => run.target === target).reduce((a, b) => (b.load.requestsPerSecond > a.load.requestsPerSecond ? b : a)).load]),
+  ) as Record<DigestTarget, LoadResult>;
+  return { bodyBytes: body.length, connections: options.connections, warmupS: options.warmupS, durationS: options.durationS, runs, best };
+}
