@@ -1,4 +1,5 @@
 import type { Job, JobType, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { addJob } from '../jobs/queues.js';
 import { PROVISIONING_PAYLOAD_VERSION, PROVISIONING_QUEUE, provisioningJobId, type ProvisioningJobName } from '../jobs/provisioning.js';
 
@@ -32,12 +33,24 @@ export type ListableState = (typeof LISTABLE_STATES)[number];
  * is replaced; a running one gets a single follow-up (`…__rerun`) so a change made while it
  * ran is not lost.
  */
+/** BullMQ's largest priority. */
+const MAX_PRIORITY = 2_097_151;
+
 export class ProvisioningJobs {
+  private readonly backlog: DeviceBacklog;
+
+  /** `redis` is the queue's producer connection, `prefix` its key prefix. */
   constructor(
     readonly queue: Queue,
-    private readonly attempts: number,
+    private readonly options: { attempts: number; redis: Redis; prefix: string },
   ) {
     if (queue.name !== PROVISIONING_QUEUE) throw new Error(`ProvisioningJobs needs the ${PROVISIONING_QUEUE} queue`);
+    this.backlog = new DeviceBacklog(options.redis, `${options.prefix}:${PROVISIONING_QUEUE}:device-backlog`);
+  }
+
+  /** The worker calls this when a job leaves the queue for good (completed or finally failed). */
+  async jobLeft(deviceId: string): Promise<void> {
+    await this.backlog.leave(deviceId);
   }
 
   async enqueue(name: ProvisioningJobName, subject: ProvisioningSubject): Promise<{ jobId: string; coalesced: boolean }> {
@@ -55,7 +68,12 @@ export class ProvisioningJobs {
         // completed, failed or unknown: make room for a fresh run under the same id.
         await existing.remove().catch(() => {});
       }
-      await addJob(this.queue, name, payload, { jobId, attempts: this.attempts } as never);
+      // Priority = the job's place in its device's backlog: devices are served round-robin, so
+      // 1,000 jobs queued for one door do not stall the other doors behind them.
+      const priority = Math.min(await this.backlog.join(subject.deviceId), MAX_PRIORITY);
+      const added = await addJob(this.queue, name, payload, { jobId, attempts: this.options.attempts, priority } as never);
+      // Lost a race with an identical add: the other job counts, not this one.
+      if (added.timestamp && added.data && (added.opts.priority ?? 0) !== priority) await this.backlog.leave(subject.deviceId);
       return { jobId, coalesced: false };
     }
     return { jobId, coalesced: true };
@@ -125,4 +143,25 @@ async function summarize(job: Job): Promise<JobSummary> {
     // Handlers report a failure's device status (subStatusCode …) as progress before failing the job.
     result: job.returnvalue ?? (typeof job.progress === 'object' ? job.progress : null),
   };
+}
+
+/**
+ * Jobs queued per device (a Redis hash under the queue prefix), used as the job's priority.
+ * Approximate by design: a crash between add and count leaves it a little high until the
+ * device's backlog drains, which only costs that device a little fairness.
+ */
+class DeviceBacklog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+  ) {}
+
+  async join(deviceId: string): Promise<number> {
+    return Math.max(1, await this.redis.hincrby(this.key, deviceId, 1));
+  }
+
+  async leave(deviceId: string): Promise<void> {
+    const left = await this.redis.hincrby(this.key, deviceId, -1);
+    if (left <= 0) await this.redis.hdel(this.key, deviceId);
+  }
 }

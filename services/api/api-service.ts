@@ -56,7 +56,7 @@ export async function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi>
     ready,
     adminToken,
     desired,
-    jobs: new ProvisioningJobs(queue, env.PROVISIONING_ATTEMPTS),
+    jobs: new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX }),
     edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX),
     eventPushBaseUrl: env.EVENT_PUSH_BASE_URL,
   });

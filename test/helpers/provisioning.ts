@@ -32,7 +32,7 @@ export async function createProvisioningWorld(label: string) {
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(PROVISIONING_QUEUE, { connection: redis, prefix: keys.prefix });
   const desired = new DesiredState(db, SecretBox.fromText(TEST_CREDENTIALS_KEY));
-  const jobs = new ProvisioningJobs(queue, 20);
+  const jobs = new ProvisioningJobs(queue, { attempts: 20, redis, prefix: keys.prefix });
   const env = {
     DATABASE_URL: database.url,
     QUEUE_PREFIX: keys.prefix,
