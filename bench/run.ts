@@ -8,6 +8,7 @@ import { TEST_POSTGRES_URL } from '../test/helpers/database.js';
 import { PrivateRedis } from '../test/helpers/redis-server.js';
 import { benchArchiverThroughput, type ArchiverThroughputResult } from './archiver-throughput.js';
 import { benchIngestDigest, type IngestDigestResult } from './ingest-digest.js';
+import { benchProvisioning, type ProvisioningBenchResult } from './provisioning.js';
 import { benchIngestVsFloor, type IngestFloorResult } from './ingest-floor.js';
 import { faceEventSource, FACE_EVENT_BYTES, PARKING_EVENT_BYTES, XML_EVENT_BYTES } from './payloads.js';
 import { measureRedisBytesPerEvent } from './redis-memory.js';
@@ -23,7 +24,7 @@ import { fmt, formatTable, progress, Resources } from './support.js';
  *   npm run bench -- --only memory,ingest --duration 3 --events 1000
  */
 
-const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest'] as const;
+const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest', 'provisioning'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -36,7 +37,10 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     events: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '16' },
-    'timeout-s': { type: 'string', default: '300' },
+    'timeout-s': { type: 'string', default: '600' },
+    people: { type: 'string', default: '1000' },
+    devices: { type: 'string', default: '10' },
+    'latency-ms': { type: 'string', default: '20' },
   },
 });
 
@@ -64,6 +68,7 @@ interface Results {
   memory?: MemoryRow[];
   ingest?: IngestFloorResult;
   digest?: IngestDigestResult;
+  provisioning?: ProvisioningBenchResult;
   archiver?: ArchiverThroughputResult[];
 }
 
@@ -161,6 +166,10 @@ async function main(): Promise<Results> {
     });
   }
 
+  if (selected.has('provisioning')) {
+    results.provisioning = await benchProvisioning({ resources, people: Number(args.people), devices: Number(args.devices), latencyMs: Number(args['latency-ms']) });
+  }
+
   if (selected.has('archiver')) {
     results.archiver = [];
     for (const payload of ['face', 'motion'] as const) {
@@ -253,6 +262,23 @@ function report(results: Results): string {
         ['best of each', 'req/s', '× off', 'p50 ms', 'p99 ms'],
         Object.entries(r.best).map(([target, load]) => [target, fmt.int(load.requestsPerSecond), fmt.ratio(load.requestsPerSecond / off.requestsPerSecond), fmt.ms(load.p50Ms), fmt.ms(load.p99Ms)]),
       ),
+    );
+  }
+
+  if (results.provisioning) {
+    const r = results.provisioning;
+    out.push(
+      '',
+      `5. Provisioning: ${r.people} people (one card each) onto ${r.devices} simulated terminals answering after ${r.latencyMs} ms`,
+      '',
+      formatTable(
+        ['run', 'seconds', '× floor', 'ISAPI calls / device'],
+        [
+          ['floor: IsapiClient directly, one loop per device', r.floorSeconds.toFixed(1), '1.00×', String(r.callsPerDevice)],
+          ['hikhub: desired state → queue → provisioner', r.provisionerSeconds.toFixed(1), `${(r.provisionerSeconds / r.floorSeconds).toFixed(2)}×`, String(r.callsPerDevice)],
+        ],
+      ),
+      `   overhead per ISAPI call (per device): ${r.overheadPerCallMs.toFixed(1)} ms; enqueueing ${r.people * r.devices} jobs took ${r.enqueueSeconds.toFixed(1)} s (inside the hikhub time)`,
     );
   }
 

@@ -1,3 +1,5 @@
+import { parseOffsetMinutes } from '../hikvision/device-time.js';
+
 /**
  * Validity times as access devices take them: `YYYY-MM-DDTHH:MM:SS` in the device's local time
  * (`timeType: "local"`, the only value some firmware offers).
@@ -11,8 +13,10 @@
 export const VALIDITY_MIN = '2000-01-01T00:00:00';
 export const VALIDITY_MAX = '2037-12-31T23:59:59';
 
-/** `date` as wall-clock time in `timeZone` (IANA name). */
+/** `date` as wall-clock time in `timeZone`: an IANA name, or a fixed offset such as +08:00 or Z (DEVICE_TIME_ZONE allows both). */
 export function formatDeviceLocalTime(date: Date, timeZone: string): string {
+  const offsetMinutes = parseOffsetMinutes(timeZone);
+  if (offsetMinutes !== null) return new Date(date.getTime() + offsetMinutes * 60_000).toISOString().slice(0, 19);
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',

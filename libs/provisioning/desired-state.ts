@@ -420,7 +420,8 @@ export class DesiredState {
       }
       const current = new Set((await trx.selectFrom('device_people').select('employee_no').where('device_id', '=', deviceId).execute()).map((row) => row.employee_no));
       const added = wanted.filter((no) => !current.has(no));
-      const removed = [...current].filter((no) => !wanted.includes(no));
+      const wantedSet = new Set(wanted);
+      const removed = [...current].filter((no) => !wantedSet.has(no));
       const kept = wanted.filter((no) => current.has(no));
       if (removed.length) await trx.deleteFrom('device_people').where('device_id', '=', deviceId).where('employee_no', 'in', removed).execute();
       for (let i = 0; i < added.length; i += 1000) {
@@ -458,6 +459,40 @@ export class DesiredState {
       .where('device_id', '=', deviceId)
       .where('employee_no', '=', employeeNo)
       .execute();
+  }
+
+  /**
+   * One read for a person.upsert job: the person (with cards) if assigned to the device, and
+   * the face hash the device was last given. null when the person is not (or no longer) assigned.
+   */
+  async personOnDevice(deviceId: string, employeeNo: string): Promise<{ person: PersonView; syncedFace: string | null } | null> {
+    const row = await this.db
+      .selectFrom('device_people as dp')
+      .innerJoin('people', 'people.employee_no', 'dp.employee_no')
+      .select([
+        'people.employee_no', 'people.name', 'people.user_type', 'people.valid_from', 'people.valid_to', 'people.face_sha256', 'people.face_updated_at',
+        'people.created_at', 'people.updated_at', 'dp.face_sha256_synced',
+        sql<string[]>`coalesce((select array_agg(c.card_no order by c.card_no) from cards c where c.employee_no = people.employee_no), '{}')`.as('cards'),
+      ])
+      .where('dp.device_id', '=', deviceId)
+      .where('dp.employee_no', '=', employeeNo)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      person: {
+        employeeNo: row.employee_no,
+        name: row.name,
+        userType: row.user_type,
+        validFrom: row.valid_from,
+        validTo: row.valid_to,
+        cards: row.cards,
+        faceSha256: row.face_sha256,
+        faceUpdatedAt: row.face_updated_at,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+      },
+      syncedFace: row.face_sha256_synced,
+    };
   }
 
   async syncedFace(deviceId: string, employeeNo: string): Promise<string | null> {

@@ -14,8 +14,12 @@ import type { ProvisionerMetrics } from './metrics.js';
 const AUTH_FAILED_RECHECK_MS = 10 * 60_000;
 /** Tries for deviceError / timeouts / resets (the research note's "limited retry"). */
 const LIMITED_RETRY_ATTEMPTS = 3;
-/** Jobs of one device allowed to queue inside this process before further ones step aside for other devices. */
-const MAX_LOCAL_LINE = 3;
+/**
+ * Jobs of one device allowed to wait inside this process: a fair share of the worker's slots
+ * among the devices it is serving (never below 2). Past it a job steps aside (delayed) so the
+ * slots serve other devices; with few devices, jobs simply wait their turn here.
+ */
+const MIN_LOCAL_LINE = 2;
 
 export interface DeviceJobDeps {
   desired: DesiredState;
@@ -24,6 +28,8 @@ export interface DeviceJobDeps {
   authBudget: AuthFailureBudget;
   metrics: ProvisionerMetrics;
   logger: Logger;
+  /** Jobs this worker runs at once (PROVISIONER_CONCURRENCY). */
+  concurrency: number;
 }
 
 export interface DeviceWork<T> {
@@ -69,13 +75,8 @@ export function createDeviceJobRunner(deps: DeviceJobDeps) {
     const { operation, deviceId, context } = work;
     const started = process.hrtime.bigint();
     try {
-      const device = await desired.deviceConnection(deviceId);
-      if (!device) {
-        metrics.jobs.inc({ operation, outcome: 'skipped' });
-        return { skipped: 'device no longer managed' };
-      }
-      if (device.status === 'auth_failed') return await defer(context, operation, Date.now() + AUTH_FAILED_RECHECK_MS, 'device credentials were refused; waiting for new credentials');
-      if (locks.lineLength(deviceId) >= MAX_LOCAL_LINE) {
+      const fairShare = Math.max(MIN_LOCAL_LINE, Math.floor(deps.concurrency / Math.max(1, locks.activeDevices())));
+      if (locks.lineLength(deviceId) >= fairShare) {
         // Step aside so this worker's slots serve other devices; come back when the line has moved.
         return await defer(context, operation, Date.now() + 250 * locks.lineLength(deviceId) * (0.5 + Math.random()), 'device busy in this process');
       }

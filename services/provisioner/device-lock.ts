@@ -22,6 +22,11 @@ export class DeviceLocks {
     private readonly options: { ttlMs?: number; maxWaitMs?: number } = {},
   ) {}
 
+  /** Devices with at least one job of this process queued or running. */
+  activeDevices(): number {
+    return this.lines.size;
+  }
+
   /** Jobs of this process queued (or running) for the device. */
   lineLength(deviceId: string): number {
     return this.lines.get(deviceId)?.waiting ?? 0;

@@ -58,6 +58,7 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
     authBudget: new AuthFailureBudget(redis, env.QUEUE_PREFIX),
     metrics,
     logger,
+    concurrency: env.PROVISIONER_CONCURRENCY,
   });
 
   const worker = createContractWorker(

@@ -7,21 +7,22 @@ import type { RunDeviceJob } from '../device-job-runner.js';
  * Upload the person's face when the device does not hold this exact image yet (the assignment
  * remembers the hash last uploaded), or remove it when the person has none any more.
  */
-export async function syncFace(client: IsapiClient, desired: DesiredState, deviceId: string, person: PersonView): Promise<'uploaded' | 'unchanged' | 'deleted' | 'none'> {
-  const assignment = await desired.assignment(deviceId, person.employeeNo);
-  const synced = assignment ? await desired.syncedFace(deviceId, person.employeeNo) : null;
+export async function syncFace(
+  client: IsapiClient,
+  desired: DesiredState,
+  person: PersonView,
+  synced: string | null,
+): Promise<{ outcome: 'uploaded' | 'unchanged' | 'deleted' | 'none'; faceSha256: string | null }> {
   if (!person.faceSha256) {
-    if (synced === null) return 'none';
+    if (synced === null) return { outcome: 'none', faceSha256: null };
     await deleteFace(client, person.employeeNo);
-    await desired.markFaceSynced(deviceId, person.employeeNo, null);
-    return 'deleted';
+    return { outcome: 'deleted', faceSha256: null };
   }
-  if (synced === person.faceSha256) return 'unchanged';
+  if (synced === person.faceSha256) return { outcome: 'unchanged', faceSha256: synced };
   const jpeg = await desired.faceImage(person.faceSha256);
   if (!jpeg) throw new Error(`face image ${person.faceSha256} of ${person.employeeNo} is missing from face_images`);
   await upsertFace(client, person.employeeNo, jpeg);
-  await desired.markFaceSynced(deviceId, person.employeeNo, person.faceSha256);
-  return 'uploaded';
+  return { outcome: 'uploaded', faceSha256: person.faceSha256 };
 }
 
 export function createFaceHandlers({ desired, runDeviceJob }: { desired: DesiredState; runDeviceJob: RunDeviceJob }) {
@@ -32,10 +33,11 @@ export function createFaceHandlers({ desired, runDeviceJob }: { desired: Desired
         deviceId: payload.deviceId,
         context,
         run: async (client) => {
-          const assignment = await desired.assignment(payload.deviceId, payload.employeeNo);
-          const person = assignment && (await desired.getPerson(payload.employeeNo));
-          if (!person) return { skipped: 'person no longer assigned to this device' };
-          return { face: await syncFace(client, desired, payload.deviceId, person) };
+          const current = await desired.personOnDevice(payload.deviceId, payload.employeeNo);
+          if (!current) return { skipped: 'person no longer assigned to this device' };
+          const face = await syncFace(client, desired, current.person, current.syncedFace);
+          await desired.markFaceSynced(payload.deviceId, payload.employeeNo, face.faceSha256);
+          return { face: face.outcome };
         },
       }),
 

@@ -15,7 +15,7 @@ export interface PeopleHandlerDeps {
  * (Record → Modify / SetUp fallbacks, so a retry after a lost answer converges instead of
  * duplicating), then the person's cards (search, add missing, remove extra), then the face.
  */
-export async function syncPerson(client: IsapiClient, desired: DesiredState, deviceId: string, person: PersonView, timeZone: string | undefined) {
+export async function syncPerson(client: IsapiClient, desired: DesiredState, person: PersonView, syncedFace: string | null, timeZone: string | undefined) {
   const user = await upsertUser(client, { employeeNo: person.employeeNo, name: person.name, userType: person.userType, validFrom: person.validFrom, validTo: person.validTo }, timeZone ? { timeZone } : {});
   const onDevice = new Set((await searchCards(client, person.employeeNo)).map((card) => card.cardNo));
   const wanted = new Set(person.cards);
@@ -23,8 +23,8 @@ export async function syncPerson(client: IsapiClient, desired: DesiredState, dev
   const removed = [...onDevice].filter((cardNo) => !wanted.has(cardNo));
   for (const cardNo of added) await upsertCard(client, { employeeNo: person.employeeNo, cardNo });
   for (const cardNo of removed) await deleteCard(client, cardNo);
-  const face = await syncFace(client, desired, deviceId, person);
-  return { user: user.via, cards: { added: added.length, removed: removed.length }, face };
+  const face = await syncFace(client, desired, person, syncedFace);
+  return { user: user.via, cards: { added: added.length, removed: removed.length }, face: face.outcome, faceSha256: face.faceSha256 };
 }
 
 export function createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone }: PeopleHandlerDeps) {
@@ -35,11 +35,10 @@ export function createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone }: 
         deviceId: payload.deviceId,
         context,
         run: async (client) => {
-          const assignment = await desired.assignment(payload.deviceId, payload.employeeNo);
-          const person = assignment && (await desired.getPerson(payload.employeeNo));
-          if (!person) return { skipped: 'person no longer assigned to this device' };
-          const result = await syncPerson(client, desired, payload.deviceId, person, deviceTimeZone);
-          await desired.markAssignment(payload.deviceId, payload.employeeNo, { state: 'synced', jobId: context.jobId });
+          const current = await desired.personOnDevice(payload.deviceId, payload.employeeNo);
+          if (!current) return { skipped: 'person no longer assigned to this device' };
+          const { faceSha256, ...result } = await syncPerson(client, desired, current.person, current.syncedFace, deviceTimeZone);
+          await desired.markAssignment(payload.deviceId, payload.employeeNo, { state: 'synced', jobId: context.jobId, faceSha256 });
           return result;
         },
       }),
