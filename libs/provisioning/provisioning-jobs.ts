@@ -91,7 +91,8 @@ export class ProvisioningJobs {
 
   /** Jobs of a device (or all), newest first; bounded scan. */
   async list(filter: { deviceId?: string; state?: ListableState; limit?: number }): Promise<JobSummary[]> {
-    const states: JobType[] = filter.state ? [filter.state] : [...LISTABLE_STATES];
+    // Prioritized jobs are simply waiting (priority only orders devices round-robin).
+    const states: JobType[] = filter.state === 'waiting' ? ['waiting', 'prioritized'] : filter.state ? [filter.state] : [...LISTABLE_STATES];
     const limit = Math.min(filter.limit ?? 100, 1000);
     const scan = filter.deviceId ? 5000 : limit;
     const jobs = await this.queue.getJobs(states, 0, scan - 1, false);
@@ -125,6 +126,8 @@ export class ProvisioningJobs {
   }
 }
 
+const presentState = (state: string): string => (state === 'prioritized' ? 'waiting' : state);
+
 async function summarize(job: Job): Promise<JobSummary> {
   const data = job.data as { deviceId?: string; employeeNo?: string; cardNo?: string };
   return {
@@ -133,7 +136,7 @@ async function summarize(job: Job): Promise<JobSummary> {
     deviceId: data.deviceId ?? null,
     employeeNo: data.employeeNo ?? null,
     cardNo: data.cardNo ?? null,
-    state: await job.getState(),
+    state: presentState(await job.getState()),
     attempts: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
     createdAt: new Date(job.timestamp).toISOString(),

@@ -52,7 +52,7 @@ describe('admin API: assignments and the jobs they queue', () => {
     expect(first.body).toEqual({ added: ['A1', 'B1'], removed: [], kept: [], jobs: 2 });
     const upsertA = await t.queue.getJob(`person.upsert__${door}__A1`);
     expect(upsertA?.data).toEqual({ v: 1, deviceId: door, employeeNo: 'A1' });
-    expect(await upsertA?.getState()).toBe('waiting');
+    expect(await upsertA?.getState()).toBe('prioritized');
     expect(await t.queue.getJob(`person.upsert__${door}__B1`)).toBeDefined();
 
     const before = await jobIds();

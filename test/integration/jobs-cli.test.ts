@@ -35,7 +35,7 @@ describe('npm run jobs', () => {
 
       lines.length = 0;
       expect(await runJobsCommand(['retry-failed'], env, (line) => lines.push(line))).toBe(0);
-      expect(lines).toEqual(['events: 1 failed job(s) moved back to waiting']);
+      expect(lines).toEqual(['events: 1 failed job(s) moved back to waiting', 'provisioning: 0 failed job(s) moved back to waiting']);
       expect(await queue.getJobState('job-a')).toBe('waiting');
 
       lines.length = 0;
