@@ -19,6 +19,8 @@ export interface UserInput {
 export interface UpsertUserOptions {
   /** Use SetUp (create-or-replace) first; it silently adopts a person we did not create. */
   preferSetUp?: boolean;
+  /** A search just found the person on the device (a retry after a lost answer): go straight to Modify. */
+  existsOnDevice?: boolean;
   /** IANA zone of the device clock, for validity times. Default UTC. */
   timeZone?: string;
 }
@@ -88,12 +90,14 @@ export async function upsertUser(client: IsapiClient, user: UserInput, options: 
       if (!(error instanceof IsapiError && error.errorClass === 'unsupported')) throw error;
     }
   }
-  try {
-    await record();
-    return { via: 'record' };
-  } catch (error) {
-    if (error instanceof IsapiError && error.errorClass === 'unsupported' && !options.preferSetUp) return setUp();
-    if (!hasSubStatus(error, ...ALREADY_EXISTS)) throw error;
+  if (!options.existsOnDevice) {
+    try {
+      await record();
+      return { via: 'record' };
+    } catch (error) {
+      if (error instanceof IsapiError && error.errorClass === 'unsupported' && !options.preferSetUp) return setUp();
+      if (!hasSubStatus(error, ...ALREADY_EXISTS)) throw error;
+    }
   }
   try {
     await client.request({ operation: 'user.modify', method: 'PUT', path: MODIFY, json });

@@ -138,6 +138,11 @@ describe('provisioner', () => {
     expect(await job.getState(), job.failedReason).toBe('completed');
     expect(terminal.users().map((u) => u.employeeNo)).toEqual(['5001']);
     expect(terminal.cards().map((c) => c.cardNo)).toEqual(['9001']);
+    // The retry after the lost Record searched first and modified instead of recording again.
+    const calls = terminal.requestLog.filter((entry) => entry.httpStatus !== 401).map((entry) => entry.path.replace(/\?.*/, ''));
+    expect(calls.filter((path) => path.endsWith('UserInfo/Record'))).toHaveLength(1);
+    expect(calls.indexOf('/ISAPI/AccessControl/UserInfo/Search')).toBeGreaterThan(calls.indexOf('/ISAPI/AccessControl/UserInfo/Record'));
+    expect(calls).toContain('/ISAPI/AccessControl/UserInfo/Modify');
   });
 
   it('fails a permanent device error at once, with its subStatusCode in the job result', async () => {

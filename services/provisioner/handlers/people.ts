@@ -1,4 +1,4 @@
-import { deleteCard, deleteUser, searchCards, upsertCard, upsertUser, type IsapiClient } from '../../../libs/isapi/index.js';
+import { deleteCard, deleteUser, findUser, searchCards, upsertCard, upsertUser, type IsapiClient } from '../../../libs/isapi/index.js';
 import type { JobContext } from '../../../libs/jobs/queues.js';
 import type { DesiredState, PersonView } from '../../../libs/provisioning/desired-state.js';
 import type { RunDeviceJob } from '../device-job-runner.js';
@@ -15,8 +15,14 @@ export interface PeopleHandlerDeps {
  * (Record → Modify / SetUp fallbacks, so a retry after a lost answer converges instead of
  * duplicating), then the person's cards (search, add missing, remove extra), then the face.
  */
-export async function syncPerson(client: IsapiClient, desired: DesiredState, person: PersonView, syncedFace: string | null, timeZone: string | undefined) {
-  const user = await upsertUser(client, { employeeNo: person.employeeNo, name: person.name, userType: person.userType, validFrom: person.validFrom, validTo: person.validTo }, timeZone ? { timeZone } : {});
+export async function syncPerson(client: IsapiClient, desired: DesiredState, person: PersonView, syncedFace: string | null, options: { timeZone: string | undefined; retry: boolean }) {
+  // A retry may follow a write whose answer was lost: look before writing again.
+  const existsOnDevice = options.retry ? (await findUser(client, person.employeeNo)) !== null : false;
+  const user = await upsertUser(
+    client,
+    { employeeNo: person.employeeNo, name: person.name, userType: person.userType, validFrom: person.validFrom, validTo: person.validTo },
+    { existsOnDevice, ...(options.timeZone ? { timeZone: options.timeZone } : {}) },
+  );
   const onDevice = new Set((await searchCards(client, person.employeeNo)).map((card) => card.cardNo));
   const wanted = new Set(person.cards);
   const added = person.cards.filter((cardNo) => !onDevice.has(cardNo));
@@ -37,7 +43,7 @@ export function createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone }: 
         run: async (client) => {
           const current = await desired.personOnDevice(payload.deviceId, payload.employeeNo);
           if (!current) return { skipped: 'person no longer assigned to this device' };
-          const { faceSha256, ...result } = await syncPerson(client, desired, current.person, current.syncedFace, deviceTimeZone);
+          const { faceSha256, ...result } = await syncPerson(client, desired, current.person, current.syncedFace, { timeZone: deviceTimeZone, retry: context.attempt > 1 });
           await desired.markAssignment(payload.deviceId, payload.employeeNo, { state: 'synced', jobId: context.jobId, faceSha256 });
           return result;
         },
