@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
@@ -16,7 +16,8 @@ export interface IngestDigestResult {
   connections: number;
   warmupS: number;
   durationS: number;
-  runs: { target: DigestTarget; round: number; load: LoadResult }[];
+  /** serverCpuMsPerEvent: the ingest process's CPU time (user + system) per queued event during the run. */
+  runs: { target: DigestTarget; round: number; load: LoadResult; serverCpuMsPerEvent: number }[];
   best: Record<DigestTarget, LoadResult>;
 }
 
@@ -61,7 +62,7 @@ export async function benchIngestDigest(options: {
     });
     const stop = resources.defer(`${name} pid ${service.pid}`, () => service.stop(10_000));
     await service.waitReady(`http://127.0.0.1:${metricsPort}/readyz`, 30_000);
-    return { port, stop };
+    return { port, stop, pid: service.pid!, metricsPort };
   };
 
   progress('starting ingest with digest off and with digest on');
@@ -81,6 +82,8 @@ export async function benchIngestDigest(options: {
         await sleep(300);
         progress(`${target} run ${round}/${options.rounds}: ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s`);
         const digest = target !== 'digest off';
+        const server = digest ? on : off;
+        const before = await serverUsage(server.pid, server.metricsPort);
         const load = await runLoad(resources, {
           url: `http://127.0.0.1:${digest ? on.port : off.port}/event/notification`,
           bodyFile,
@@ -88,14 +91,14 @@ export async function benchIngestDigest(options: {
           connections: options.connections,
           warmupS: options.warmupS,
           durationS: options.durationS,
-          ...(digest
-            ? {
-                script: 'bench/digest-load.ts',
-                extraArgs: ['--digest', `${CREDENTIALS.username}:${CREDENTIALS.password}`, '--digest-mode', target === 'digest on (nonce reused)' ? 'reuse' : 'fresh'],
-              }
-            : {}),
+          // The same client for all three runs (off never sees a challenge, so it sends no
+          // Authorization): only the server's work differs.
+          script: 'bench/digest-load.ts',
+          extraArgs: ['--digest', `${CREDENTIALS.username}:${CREDENTIALS.password}`, '--digest-mode', target === 'digest on (challenge per event)' ? 'fresh' : 'reuse'],
         });
-        runs.push({ target, round, load });
+        const after = await serverUsage(server.pid, server.metricsPort);
+        const serverCpuMsPerEvent = ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, after.queuedEvents - before.queuedEvents);
+        runs.push({ target, round, load, serverCpuMsPerEvent });
         progress(`  ${Math.round(load.requestsPerSecond)} req/s, non-2xx ${load.non2xx}, errors ${load.errors}, p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms`);
       }
     }
@@ -109,4 +112,15 @@ export async function benchIngestDigest(options: {
     TARGETS.map((target) => [target, runs.filter((run) => run.target === target).reduce((a, b) => (b.load.requestsPerSecond > a.load.requestsPerSecond ? b : a)).load]),
   ) as Record<DigestTarget, LoadResult>;
   return { bodyBytes: body.length, connections: options.connections, warmupS: options.warmupS, durationS: options.durationS, runs, best };
+}
+
+/** CPU seconds used so far by a process (Linux /proc, clock ticks at 100 Hz) and its queued-event counter. */
+async function serverUsage(pid: number, metricsPort: number): Promise<{ cpuSeconds: number; queuedEvents: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const match = /^hikhub_ingest_queued_events_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(metrics);
+  return { cpuSeconds, queuedEvents: match ? Number(match[1]) : 0 };
 }

@@ -254,8 +254,8 @@ function report(results: Results): string {
       `   ${r.warmupS} s warm-up + ${r.durationS} s measured per run, runs alternate; off = INGEST_AUTH=none, on = INGEST_AUTH=digest (shared credential); latency includes any 401 round trip`,
       '',
       formatTable(
-        ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms'],
-        r.runs.map((run) => [`${run.target} #${run.round}`, fmt.int(run.load.requestsPerSecond), String(run.load.non2xx), String(run.load.errors), fmt.ms(run.load.p50Ms), fmt.ms(run.load.p99Ms)]),
+        ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'server CPU ms/event'],
+        r.runs.map((run) => [`${run.target} #${run.round}`, fmt.int(run.load.requestsPerSecond), String(run.load.non2xx), String(run.load.errors), fmt.ms(run.load.p50Ms), fmt.ms(run.load.p99Ms), run.serverCpuMsPerEvent.toFixed(3)]),
       ),
       '',
       formatTable(

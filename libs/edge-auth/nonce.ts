@@ -15,8 +15,12 @@ const CLOCK_SKEW_MS = 60_000;
 
 export type NonceStatus = 'valid' | 'stale' | 'invalid';
 
+/** Nonces this process has verified, remembered so a reused nonce costs no HMAC. */
+const VERIFIED_CACHE_SIZE = 20_000;
+
 export class NonceIssuer {
   private readonly key: Buffer;
+  private readonly verified = new Map<string, number>();
 
   constructor(
     secret: string,
@@ -34,12 +38,18 @@ export class NonceIssuer {
   }
 
   check(nonce: string): NonceStatus {
-    if (nonce.length !== Math.ceil((NONCE_BYTES * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(nonce)) return 'invalid';
-    const bytes = Buffer.from(nonce, 'base64url');
-    if (bytes.length !== NONCE_BYTES) return 'invalid';
-    const payload = bytes.subarray(0, TIME_BYTES + RANDOM_BYTES);
-    if (!timingSafeEqual(this.mac(payload), bytes.subarray(TIME_BYTES + RANDOM_BYTES))) return 'invalid';
-    const age = this.now() - Number(payload.readBigUInt64BE(0));
+    let issuedAt = this.verified.get(nonce);
+    if (issuedAt === undefined) {
+      if (nonce.length !== Math.ceil((NONCE_BYTES * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(nonce)) return 'invalid';
+      const bytes = Buffer.from(nonce, 'base64url');
+      if (bytes.length !== NONCE_BYTES) return 'invalid';
+      const payload = bytes.subarray(0, TIME_BYTES + RANDOM_BYTES);
+      if (!timingSafeEqual(this.mac(payload), bytes.subarray(TIME_BYTES + RANDOM_BYTES))) return 'invalid';
+      issuedAt = Number(payload.readBigUInt64BE(0));
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(nonce, issuedAt);
+    }
+    const age = this.now() - issuedAt;
     if (age < -CLOCK_SKEW_MS) return 'invalid';
     return age > this.lifetimeMs ? 'stale' : 'valid';
   }
