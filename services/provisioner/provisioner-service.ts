@@ -79,15 +79,16 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
   );
   worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
   worker.on('completed', (job) => {
+    // Only jobs added through ProvisioningJobs (they carry a priority) were counted in the backlog.
     const deviceId = (job.data as { deviceId?: string }).deviceId;
-    if (deviceId) void jobs.jobLeft(deviceId).catch(() => {});
+    if (deviceId && job.opts.priority) void jobs.jobLeft(deviceId).catch(() => {});
   });
   worker.on('failed', (job, error) => {
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
     const data = job.data as { deviceId?: string; employeeNo?: string };
     logger[final ? 'error' : 'info']({ jobId: job.id, job: job.name, attempt: job.attemptsMade, err: error.message }, final ? 'provisioning job failed for good' : 'provisioning attempt failed, will retry');
-    if (final && data.deviceId) void jobs.jobLeft(data.deviceId).catch(() => {});
+    if (final && data.deviceId && job.opts.priority) void jobs.jobLeft(data.deviceId).catch(() => {});
     if (final && data.deviceId && data.employeeNo && job.name !== 'person.delete') {
       desired.markAssignment(data.deviceId, data.employeeNo, { state: 'failed', error: error.message, jobId: job.id ?? '' }).catch(() => {});
     }

@@ -78,6 +78,22 @@ describe('provisioner', () => {
     expect(terminal.cards()).toEqual([]);
   });
 
+  it('moves a card to its new owner even when the old owner still holds it on the device', async () => {
+    const { terminal, device } = await terminalDevice('card move');
+    await person('2101', { cards: ['6100'] });
+    await person('2102');
+    await world.desired.setDevicePeople(device.id, ['2101', '2102']);
+    for (const id of await world.jobs.enqueueMany('person.upsert', [{ deviceId: device.id, employeeNo: '2101' }, { deviceId: device.id, employeeNo: '2102' }])) await world.finished(id);
+    expect(terminal.cards()).toEqual([expect.objectContaining({ cardNo: '6100', employeeNo: '2101' })]);
+
+    await world.desired.updatePerson('2101', { cards: [] });
+    await world.desired.updatePerson('2102', { cards: ['6100'] });
+    // The new owner's job runs first: the device still has the card on 2101.
+    const job = await world.finished((await world.jobs.enqueue('person.upsert', { deviceId: device.id, employeeNo: '2102' })).jobId);
+    expect(await job.getState(), job.failedReason).toBe('completed');
+    expect(terminal.cards()).toEqual([expect.objectContaining({ cardNo: '6100', employeeNo: '2102' })]);
+  });
+
   it('spends at most two logins on wrong credentials however many jobs wait, and resumes when they are fixed', async () => {
     const { terminal, device } = await terminalDevice('wrong password', { lockoutThreshold: 5 }, 'not-the-password');
     const people = Array.from({ length: 12 }, (_, i) => `30${String(i).padStart(2, '0')}`);

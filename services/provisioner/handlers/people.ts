@@ -1,4 +1,4 @@
-import { deleteCard, deleteUser, findUser, searchCards, upsertCard, upsertUser, type IsapiClient } from '../../../libs/isapi/index.js';
+import { deleteCard, deleteUser, findUser, IsapiError, searchCards, upsertCard, upsertUser, type IsapiClient } from '../../../libs/isapi/index.js';
 import type { JobContext } from '../../../libs/jobs/queues.js';
 import type { DesiredState, PersonView } from '../../../libs/provisioning/desired-state.js';
 import type { RunDeviceJob } from '../device-job-runner.js';
@@ -27,10 +27,25 @@ export async function syncPerson(client: IsapiClient, desired: DesiredState, per
   const wanted = new Set(person.cards);
   const added = person.cards.filter((cardNo) => !onDevice.has(cardNo));
   const removed = [...onDevice].filter((cardNo) => !wanted.has(cardNo));
-  for (const cardNo of added) await upsertCard(client, { employeeNo: person.employeeNo, cardNo });
+  for (const cardNo of added) await recordCardMovingIt(client, person.employeeNo, cardNo);
   for (const cardNo of removed) await deleteCard(client, cardNo);
   const face = await syncFace(client, desired, person, syncedFace);
   return { user: user.via, cards: { added: added.length, removed: removed.length }, face: face.outcome, faceSha256: face.faceSha256 };
+}
+
+/**
+ * Record a card the desired state gives to this person. If the device still has it on someone
+ * else (the card was moved and the old owner's copy not yet removed), hikhub's desired state is
+ * the authority: take it off the other person, then record it here.
+ */
+async function recordCardMovingIt(client: IsapiClient, employeeNo: string, cardNo: string): Promise<void> {
+  try {
+    await upsertCard(client, { employeeNo, cardNo });
+  } catch (error) {
+    if (!(error instanceof IsapiError && error.permanentKind === 'conflict' && error.subStatusCode === 'cardNoAlreadyExist')) throw error;
+    await deleteCard(client, cardNo);
+    await upsertCard(client, { employeeNo, cardNo });
+  }
 }
 
 export function createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone }: PeopleHandlerDeps) {
@@ -70,7 +85,8 @@ export function createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone }: 
         run: async (client) => {
           const owner = await desired.cardOwner(payload.cardNo);
           if (owner !== payload.employeeNo || !(await desired.assignment(payload.deviceId, payload.employeeNo))) return { skipped: 'card no longer wanted on this device for this person' };
-          return upsertCard(client, { employeeNo: payload.employeeNo, cardNo: payload.cardNo });
+          await recordCardMovingIt(client, payload.employeeNo, payload.cardNo);
+          return { cardNo: payload.cardNo };
         },
       }),
 
