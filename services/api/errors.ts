@@ -62,6 +62,21 @@ function postgresInputError(error: unknown): HttpError | null {
   return null;
 }
 
+/**
+ * Redis or Postgres out of reach: a 503 the client can retry, not a 500. Desired state may
+ * already be saved when the enqueue fails; repeating the request (or the scheduled reconcile)
+ * queues the work, since job ids coalesce.
+ */
+function dependencyUnavailable(error: unknown): HttpError | null {
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : '';
+  const redisDown = name === 'MaxRetriesPerRequestError' || /Stream isn't writeable|Connection is closed|enableOfflineQueue/.test(text);
+  const networkDown = typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code);
+  const postgresDown = typeof code === 'string' && (/^08/.test(code) || code === '57P01' || code === '57P03');
+  if (!redisDown && !networkDown && !postgresDown && !/timeout exceeded when trying to connect|Connection terminated/.test(text)) return null;
+  return new HttpError(503, 'unavailable', 'Redis or Postgres is not reachable right now; retry shortly', {}, { 'retry-after': '5' });
+}
+
 /** Maps what handlers throw to an HTTP answer; anything unexpected is a logged 500 carrying the request id. */
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
@@ -73,7 +88,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
           ? conflict(error.message)
           : error instanceof MissingReferenceError
             ? badRequest(error.message)
-            : (bodyParserError(error) ?? postgresInputError(error));
+            : (bodyParserError(error) ?? postgresInputError(error) ?? dependencyUnavailable(error));
     if (known) {
       res.status(known.status).set(known.headers).json({ error: known.code, message: known.message, ...known.extra } satisfies ErrorBody);
       return;

@@ -483,3 +483,34 @@ describe('faults', () => {
     expect(state.requestsByPath['/ISAPI/AccessControl/UserInfo/Record']).toBeGreaterThan(0);
   });
 });
+
+describe('concurrency', () => {
+  it('counts authenticated requests in flight: two overlapping ones make a maximum of 2', async () => {
+    const busy = await startSimulatedTerminal({ password: PASSWORD });
+    const first = clientFor(busy);
+    const second = clientFor(busy);
+    // One after the other, each with its 401 handshake: handshakes do not count, so never above 1.
+    expect((await first.request('GET', '/ISAPI/System/deviceInfo')).status).toBe(200);
+    expect((await second.request('GET', '/ISAPI/System/deviceInfo')).status).toBe(200);
+    expect(busy.requestLog.filter((entry) => entry.httpStatus === 401)).toHaveLength(2);
+    expect(busy.maxConcurrentRequests).toBe(1);
+    expect(busy.concurrentRequests).toBe(0);
+
+    // The first request hangs (in flight, no answer) while the second one is answered.
+    busy.resetConcurrency();
+    expect(busy.maxConcurrentRequests).toBe(0);
+    busy.queueFault({ kind: 'hang', match: { pathIncludes: 'UserInfo/Count' } });
+    const hanging = first.request('GET', '/ISAPI/AccessControl/UserInfo/Count?format=json');
+    await waitFor(async () => busy.concurrentRequests === 1, 5_000, 'the hanging request in flight');
+    expect((await second.request('GET', '/ISAPI/AccessControl/UserInfo/Count?format=json')).status).toBe(200);
+    expect(busy.maxConcurrentRequests).toBe(2);
+    expect(busy.concurrentRequests).toBe(1);
+    expect(busy.state()).toMatchObject({ concurrentRequests: 1, maxConcurrentRequests: 2 });
+
+    // Closing the socket ends the hanging request.
+    await busy.close();
+    await expect(hanging).rejects.toThrow();
+    expect(busy.concurrentRequests).toBe(0);
+    expect(busy.maxConcurrentRequests).toBe(2);
+  });
+});

@@ -78,6 +78,8 @@ export interface TerminalState {
   lockedRejections: number;
   locks: { ip: string; unlockInSeconds: number }[];
   requestsByPath: Record<string, number>;
+  concurrentRequests: number;
+  maxConcurrentRequests: number;
   latencyMs: number;
   errorBodyWith200: boolean;
   wrongContentType: boolean;
@@ -97,6 +99,16 @@ export interface SimulatedTerminal {
   /** Every request received per pathname (query left out), 401 handshakes included. */
   readonly requestsByPath: Readonly<Record<string, number>>;
   readonly requestLog: readonly RequestLogEntry[];
+  /**
+   * Authenticated ISAPI requests in flight now: counted from the moment a request passed Digest
+   * until its answer is written (or its socket closes: drop, lose-response, hang). 401 answers
+   * (handshakes, wrong logins) and `/_sim/*` never count — they have no side effect.
+   */
+  readonly concurrentRequests: number;
+  /** The highest `concurrentRequests` seen since start (or since `resetConcurrency()`). */
+  readonly maxConcurrentRequests: number;
+  /** Restarts `maxConcurrentRequests` from the current `concurrentRequests`. */
+  resetConcurrency(): void;
   setLatency(ms: number): void;
   queueFault(fault: FaultSpec): void;
   clearFaults(): void;
@@ -137,6 +149,8 @@ class Terminal implements SimulatedTerminal {
   private latencyMs: number;
   private errorBodyWith200: boolean;
   private wrongContentType: boolean;
+  private inFlight = 0;
+  private maxInFlight = 0;
   host = '';
   port = 0;
 
@@ -185,6 +199,18 @@ class Terminal implements SimulatedTerminal {
 
   get authFailures(): number {
     return this.guard.authFailures;
+  }
+
+  get concurrentRequests(): number {
+    return this.inFlight;
+  }
+
+  get maxConcurrentRequests(): number {
+    return this.maxInFlight;
+  }
+
+  resetConcurrency(): void {
+    this.maxInFlight = this.inFlight;
   }
 
   listen(host: string, port: number): Promise<void> {
@@ -266,6 +292,8 @@ class Terminal implements SimulatedTerminal {
       lockedRejections: this.guard.lockedRejections,
       locks: this.guard.locks(),
       requestsByPath: { ...this.requestsByPath },
+      concurrentRequests: this.inFlight,
+      maxConcurrentRequests: this.maxInFlight,
       latencyMs: this.latencyMs,
       errorBodyWith200: this.errorBodyWith200,
       wrongContentType: this.wrongContentType,
@@ -306,11 +334,12 @@ class Terminal implements SimulatedTerminal {
       return this.respond(response, reply);
     }
 
+    const finished = this.startRequest(request.socket);
     const fault = this.faultQueue.take(method, target);
     if (fault?.kind === 'drop' || fault?.kind === 'hang') {
       log(null, undefined, fault.kind);
       if (fault.kind === 'drop') request.socket.destroy();
-      return;
+      return; // in flight until the socket closes (a hang: until the client gives up or the terminal closes)
     }
     const context: RequestContext = { method, target, pathname: url.pathname, query: url.searchParams, headers: request.headers, body };
     const reply = fault?.tuple
@@ -323,7 +352,22 @@ class Terminal implements SimulatedTerminal {
     }
     const shown = this.withQuirks(reply);
     log(shown.status, shown.subStatusCode, fault?.kind);
-    return this.respond(response, shown);
+    return this.respond(response, shown, finished);
+  }
+
+  /** Counts an authenticated request in flight; the returned function (idempotent) ends it, as does its socket closing. */
+  private startRequest(socket: Socket): () => void {
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    let open = true;
+    const finished = () => {
+      if (!open) return;
+      open = false;
+      this.inFlight -= 1;
+      socket.off('close', finished);
+    };
+    socket.on('close', finished);
+    return finished;
   }
 
   private unauthorized(verdict: Exclude<AuthVerdict, { kind: 'ok' }>): Reply {
@@ -354,15 +398,17 @@ class Terminal implements SimulatedTerminal {
     return shown;
   }
 
-  private async respond(response: http.ServerResponse, reply: Reply): Promise<void> {
+  private async respond(response: http.ServerResponse, reply: Reply, written?: () => void): Promise<void> {
     if (this.latencyMs > 0) {
       try {
         await sleep(this.latencyMs, undefined, { signal: this.closing.signal });
       } catch {
-        return; // closing: the socket is being destroyed
+        return; // closing: the socket is being destroyed (which ends the request in flight)
       }
     }
     this.write(response, reply);
+    // Written before the client can read it: a client that waits for the answer never overlaps.
+    written?.();
   }
 
   private write(response: http.ServerResponse, reply: Reply): void {
