@@ -124,18 +124,20 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
     // Right password on an old nonce: RFC 7616 says stale=true, and the client retries without asking its user.
     if (nonceStatus === 'stale') return fail('stale_nonce', true);
     if (auth.qop !== undefined && !nonceCounts.firstUse(auth.nonce, auth.nc ?? '')) return fail('replayed_nonce', true);
-    return { ok: true, deviceId: credential.deviceId, recordedPath: edge.path };
+    return { ok: true, deviceId: credential.deviceId, recordedPath: withoutPathToken(edge.path) };
   }
 
   async function authenticate(edge: EdgeRequest): Promise<AuthResult> {
-    if (!modes.digest && !modes.token) return { ok: true, deviceId: null, recordedPath: edge.path };
+    // Even when tokens are not checked (INGEST_AUTH=none), one in the path is not archived: a
+    // device configured with a token before token auth was turned on must not leak it.
+    if (!modes.digest && !modes.token) return { ok: true, deviceId: null, recordedPath: withoutPathToken(edge.path) };
     let failure: AuthResult = { ok: false, reason: 'missing', stale: false };
     if (modes.token) {
       const slash = edge.path.lastIndexOf('/');
       const segment = edge.path.slice(slash + 1);
       if (looksLikePathToken(segment)) {
         const deviceId = await lookup(store.resolvePathToken(segment));
-        if (deviceId !== null) return { ok: true, deviceId, recordedPath: `${edge.path.slice(0, slash + 1)}:token` };
+        if (deviceId !== null) return { ok: true, deviceId, recordedPath: withoutPathToken(edge.path) };
         failure = { ok: false, reason: 'unknown_token', stale: false };
       }
     }
@@ -167,3 +169,9 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
 }
 
 export type EdgeGuard = ReturnType<typeof createEdgeGuard>;
+
+/** The path with a token-shaped last segment replaced by ":token". */
+function withoutPathToken(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return looksLikePathToken(path.slice(slash + 1)) ? `${path.slice(0, slash + 1)}:token` : path;
+}

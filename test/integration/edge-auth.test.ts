@@ -167,6 +167,20 @@ describe('device authentication at the ingest edge', () => {
     expect(otherPath.status).toBe(401);
   });
 
+  it('never archives a token-shaped path segment, even with authentication off', async () => {
+    const open = await startTestIngest({ QUEUE_PREFIX: prefix });
+    try {
+      const token = createPathToken();
+      const accepted = await post(open.port, `${PATH}/${token}`);
+      expect(accepted.status).toBe(200);
+      const job = await queue.getJob(String(accepted.headers['x-event-id']));
+      expect(job!.data.path).toBe(`${PATH}/:token`);
+      expect(JSON.stringify(job!.data)).not.toContain(token);
+    } finally {
+      await open.stop();
+    }
+  });
+
   it('lets a device in by a path token, records the path without it, and stops it once revoked', async () => {
     const token = createPathToken();
     await store.setPathToken(token, 'device-door-9');
