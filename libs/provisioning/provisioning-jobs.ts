@@ -120,6 +120,8 @@ export class ProvisioningJobs {
     let promoted = 0;
     for (const job of delayed) {
       if ((job?.data as { deviceId?: string } | undefined)?.deviceId !== deviceId) continue;
+      // A scheduler's next run (repeat:reconcile__…) is not waiting on the device: leave it on its schedule.
+      if (job.repeatJobKey || job.id?.startsWith('repeat:')) continue;
       await job.promote().then(() => promoted++, () => {});
     }
     return promoted;

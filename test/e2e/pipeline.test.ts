@@ -54,7 +54,7 @@ function withExactContentLength(capture: Buffer): Buffer {
 
 describe.skipIf(!haveFixtures)('end to end: every fixture through ingest → Redis → archiver → Postgres and files', async () => {
   const world = await createTestWorld('e2e');
-  const ports = { ingest: await freePort(), ingestMetrics: await freePort(), archiverMetrics: await freePort() };
+  const ports = { ingest: await freePort(), ingestMetrics: await freePort(), archiverMetrics: await freePort(), api: await freePort(), apiMetrics: await freePort(), provisionerMetrics: await freePort() };
   const { db, queue } = world;
   let system: ServiceProcess;
   const sent: Sent[] = [];
@@ -69,6 +69,12 @@ describe.skipIf(!haveFixtures)('end to end: every fixture through ingest → Red
       INGEST_PORT: String(ports.ingest),
       INGEST_METRICS_PORT: String(ports.ingestMetrics),
       ARCHIVER_METRICS_PORT: String(ports.archiverMetrics),
+      // npm start runs the API and the provisioner too: free ports, so a running install does not collide.
+      API_HOST: '127.0.0.1',
+      API_PORT: String(ports.api),
+      API_METRICS_PORT: String(ports.apiMetrics),
+      PROVISIONER_METRICS_PORT: String(ports.provisionerMetrics),
+      RECONCILE_INTERVAL_MS: '0',
       ARCHIVER_CONCURRENCY: '16',
     });
     await system.waitReady(`http://127.0.0.1:${ports.ingest}/readyz`);
