@@ -6,6 +6,7 @@ import type { ProvisioningJobName } from '../../libs/jobs/provisioning.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import type { DesiredState, DeviceConnection } from '../../libs/provisioning/desired-state.js';
 import type { AuthFailureBudget } from './auth-failure-budget.js';
+import type { DeviceCircuit } from './device-circuit.js';
 import { DeviceBusyElsewhereError, type DeviceLocks } from './device-lock.js';
 import type { DeviceSessions } from './device-sessions.js';
 import type { ProvisionerMetrics } from './metrics.js';
@@ -26,6 +27,7 @@ export interface DeviceJobDeps {
   sessions: DeviceSessions;
   locks: DeviceLocks;
   authBudget: AuthFailureBudget;
+  circuit: DeviceCircuit;
   metrics: ProvisionerMetrics;
   logger: Logger;
   /** Jobs this worker runs at once (PROVISIONER_CONCURRENCY). */
@@ -38,8 +40,6 @@ export interface DeviceWork<T> {
   context: JobContext;
   /** Runs holding the device (one request in flight per device); throws IsapiError on device failures. */
   run: (client: IsapiClient, device: DeviceConnection) => Promise<T>;
-  /** Called when the job fails for good (permanent error or out of attempts), e.g. to mark an assignment failed. */
-  onFinalFailure?: (message: string) => Promise<void>;
 }
 
 export type DeviceJobResult<T> = T | { skipped: string };
@@ -51,7 +51,7 @@ export type DeviceJobResult<T> = T | { skipped: string };
  * subStatusCode as the job's result) and keep the device's status current.
  */
 export function createDeviceJobRunner(deps: DeviceJobDeps) {
-  const { desired, sessions, locks, authBudget, metrics, logger } = deps;
+  const { desired, sessions, locks, authBudget, circuit, metrics, logger } = deps;
 
   async function defer(context: JobContext, operation: string, untilMs: number, reason: string): Promise<never> {
     metrics.jobs.inc({ operation, outcome: 'deferred' });
@@ -60,14 +60,13 @@ export function createDeviceJobRunner(deps: DeviceJobDeps) {
     throw new DelayedError(reason);
   }
 
-  async function failForGood(context: JobContext, operation: string, error: IsapiError | Error, onFinalFailure?: (message: string) => Promise<void>): Promise<never> {
+  async function failForGood(context: JobContext, operation: string, error: IsapiError | Error): Promise<never> {
     metrics.jobs.inc({ operation, outcome: 'failed' });
     const details =
       error instanceof IsapiError
         ? { errorClass: error.errorClass, permanentKind: error.permanentKind ?? null, httpStatus: error.httpStatus ?? null, statusCode: error.statusCode ?? null, subStatusCode: error.subStatusCode ?? null, errorMsg: error.errorMsg ?? null }
         : { errorClass: 'permanent', subStatusCode: null };
     await context.job.updateProgress({ failed: details, message: error.message }).catch(() => {});
-    await onFinalFailure?.(error.message).catch(() => {});
     throw new UnrecoverableError(error.message);
   }
 
@@ -88,14 +87,25 @@ export function createDeviceJobRunner(deps: DeviceJobDeps) {
         if (current.status === 'auth_failed') return defer(context, operation, Date.now() + AUTH_FAILED_RECHECK_MS, 'device credentials were refused; waiting for new credentials');
         const blocked = await authBudget.blockedUntil(deviceId);
         if (blocked !== null) return defer(context, operation, blocked, 'lockout budget spent for this device');
+        if (current.status === 'unreachable') {
+          const openUntil = await circuit.openUntil(deviceId);
+          if (openUntil !== null) return defer(context, operation, openUntil + Math.random() * 500, 'device unreachable; waiting before trying again');
+        }
         try {
           const client = await sessions.clientFor(current);
           const value = await work.run(client, current);
-          if (current.status !== 'online') await desired.setDeviceStatus(deviceId, 'online', { error: null, credentialsVersion: current.credentialsVersion });
+          if (current.status !== 'online') {
+            await desired.setDeviceStatus(deviceId, 'online', { error: null, credentialsVersion: current.credentialsVersion });
+            await circuit.reset(deviceId);
+          }
           return value;
         } catch (error) {
-          // Still holding the device: the next job in line must see the refusal before it tries.
+          // Still holding the device: the next job in line must see the refusal (or the open circuit) before it tries.
           if (error instanceof IsapiError && error.errorClass === 'auth') await recordRefusedLogin(deviceId, current.credentialsVersion, error);
+          if (error instanceof IsapiError && isUnreachable(error)) {
+            await desired.setDeviceStatus(deviceId, 'unreachable', { error: error.message, credentialsVersion: current.credentialsVersion });
+            await circuit.trip(deviceId);
+          }
           throw error;
         }
       });
@@ -126,20 +136,20 @@ export function createDeviceJobRunner(deps: DeviceJobDeps) {
         return defer(context, operation, Math.max(unlockAt, Date.now() + AUTH_FAILED_RECHECK_MS), 'credentials refused');
       }
       case 'retry':
-        await noteUnreachable(deviceId, error, credentialsVersion);
+        await noteDeviceAnswered(deviceId, error, credentialsVersion);
         metrics.jobs.inc({ operation, outcome: 'retried' });
         metrics.retries.inc({ operation });
         throw error;
       case 'limited_retry':
-        await noteUnreachable(deviceId, error, credentialsVersion);
-        if (context.attempt >= LIMITED_RETRY_ATTEMPTS) return failForGood(context, operation, error, work.onFinalFailure);
+        await noteDeviceAnswered(deviceId, error, credentialsVersion);
+        if (context.attempt >= LIMITED_RETRY_ATTEMPTS) return failForGood(context, operation, error);
         metrics.jobs.inc({ operation, outcome: 'retried' });
         metrics.retries.inc({ operation });
         throw error;
       default:
         // permanent, unsupported (no alternate left), operator, or a converge signal the operation did not absorb.
         if (error.errorClass === 'operator') await desired.setDeviceStatus(deviceId, 'error', { error: error.message, ...(credentialsVersion ? { credentialsVersion } : {}) });
-        return failForGood(context, operation, error, work.onFinalFailure);
+        return failForGood(context, operation, error);
     }
   }
 
@@ -152,13 +162,14 @@ export function createDeviceJobRunner(deps: DeviceJobDeps) {
     logger.warn({ deviceId, err: error.message }, 'device refused our credentials; its jobs wait for new credentials');
   }
 
-  async function noteUnreachable(deviceId: string, error: IsapiError, credentialsVersion: string | undefined): Promise<void> {
-    if (error.transport === 'connect_failed' || error.transport === 'timeout' || error.transport === 'connection_reset') {
-      await desired.setDeviceStatus(deviceId, 'unreachable', { error: error.message, ...(credentialsVersion ? { credentialsVersion } : {}) });
-    } else {
-      await desired.setDeviceStatus(deviceId, 'online', { error: error.message, ...(credentialsVersion ? { credentialsVersion } : {}) });
-    }
+  /** Busy or erroring devices answered, so they are online (with the error noted); unreachable ones were marked under the lock. */
+  async function noteDeviceAnswered(deviceId: string, error: IsapiError, credentialsVersion: string | undefined): Promise<void> {
+    if (isUnreachable(error) || error.transport === 'connection_reset') return;
+    await desired.setDeviceStatus(deviceId, 'online', { error: error.message, ...(credentialsVersion ? { credentialsVersion } : {}) });
   }
 }
 
 export type RunDeviceJob = ReturnType<typeof createDeviceJobRunner>;
+
+/** Nothing answered: the connection was refused or timed out. */
+const isUnreachable = (error: IsapiError): boolean => error.transport === 'connect_failed' || error.transport === 'timeout';

@@ -14,6 +14,7 @@ import { DesiredState } from '../../libs/provisioning/desired-state.js';
 import { ProvisioningJobs } from '../../libs/provisioning/provisioning-jobs.js';
 import { checkEvictionPolicy, createProducerConnection, createWorkerConnection, isRedisReady } from '../../libs/redis/connection.js';
 import { AuthFailureBudget } from './auth-failure-budget.js';
+import { DeviceCircuit } from './device-circuit.js';
 import { createDeviceJobRunner } from './device-job-runner.js';
 import { DeviceLocks } from './device-lock.js';
 import { DeviceSessions } from './device-sessions.js';
@@ -56,6 +57,7 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
     sessions,
     locks: new DeviceLocks(redis, env.QUEUE_PREFIX, { ttlMs: env.PROVISIONER_LOCK_DURATION_MS }),
     authBudget: new AuthFailureBudget(redis, env.QUEUE_PREFIX),
+    circuit: new DeviceCircuit(redis, env.QUEUE_PREFIX),
     metrics,
     logger,
     concurrency: env.PROVISIONER_CONCURRENCY,

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadAsset } from '../../tools/simulator/assets.js';
 import { startSimulatedTerminal, type SimulatedTerminal } from '../../tools/simulator/terminal.js';
 import { createProvisioningWorld, startTestProvisioner } from '../helpers/provisioning.js';
+import { freePort } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -142,6 +143,27 @@ describe('provisioner', () => {
     expect(await job.getState(), job.failedReason).toBe('completed');
     expect(job.attemptsMade).toBeGreaterThanOrEqual(3);
     expect(terminal.users().map((u) => u.employeeNo)).toEqual(['4001']);
+  });
+
+  it('waits out a device that is down instead of spending a connect attempt per job, and catches up when it is back', async () => {
+    const port = await freePort();
+    const device = await world.desired.createDevice({ name: 'down', host: '127.0.0.1', port, scheme: 'http', username: 'admin', password: 'Sim-Password-1' });
+    const people = Array.from({ length: 10 }, (_, i) => `45${String(i).padStart(2, '0')}`);
+    for (const employeeNo of people) await person(employeeNo);
+    await world.desired.setDevicePeople(device.id, people);
+    const attempts = async () => Number(/hikhub_isapi_requests_total\{operation="device\.info",outcome="retry",service="provisioner"\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${provisioner.metricsPort}/metrics`)).text())?.[1] ?? 0);
+    const before = await attempts();
+    const ids = await world.jobs.enqueueMany('person.upsert', people.map((employeeNo) => ({ deviceId: device.id, employeeNo })));
+    await waitFor(async () => (await world.desired.getDevice(device.id))?.status === 'unreachable', 10_000, 'device marked unreachable');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Ten jobs waited; only the circuit's probes tried to connect (1 s, then 2 s apart).
+    expect(await attempts() - before).toBeLessThanOrEqual(4);
+
+    const terminal = await startSimulatedTerminal({ port });
+    terminals.push(terminal);
+    for (const id of ids) expect(await (await world.finished(id, 45_000)).getState()).toBe('completed');
+    expect(terminal.users()).toHaveLength(10);
+    expect((await world.desired.getDevice(device.id))?.status).toBe('online');
   });
 
   it('does not duplicate a write whose answer was lost', async () => {
