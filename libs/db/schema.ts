@@ -104,6 +104,8 @@ export interface ManagedDevicesTable {
   event_slot_id: number | null;
   events_configured_at: Timestamp | null;
   prune_unknown_users: Generated<boolean>;
+  /** Doors people are granted on this device. */
+  doors: ColumnType<number[], number[] | undefined, number[]>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

@@ -17,6 +17,8 @@ export interface DeviceInput {
   scheme: 'http' | 'https';
   username: string;
   password: string;
+  /** Doors people are granted (door controllers have several). Default [1]. */
+  doors?: number[];
 }
 
 export interface DeviceView {
@@ -39,6 +41,7 @@ export interface DeviceView {
   eventSlotId: number | null;
   eventsConfiguredAt: Date | null;
   pruneUnknownUsers: boolean;
+  doors: number[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -56,6 +59,7 @@ export interface DeviceConnection {
   eventPushUrl: string | null;
   eventSlotId: number | null;
   pruneUnknownUsers: boolean;
+  doors: number[];
   serialNumber: string | null;
   macAddress: string | null;
 }
@@ -122,6 +126,7 @@ function toDeviceView(row: Record<string, any>): DeviceView {
     eventSlotId: row.event_slot_id,
     eventsConfiguredAt: row.events_configured_at,
     pruneUnknownUsers: row.prune_unknown_users,
+    doors: row.doors,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -130,7 +135,7 @@ function toDeviceView(row: Record<string, any>): DeviceView {
 const PUBLIC_DEVICE_COLUMNS = [
   'id', 'name', 'host', 'port', 'scheme', 'username', 'status', 'status_changed_at', 'last_error', 'last_error_at',
   'last_contact_at', 'serial_number', 'model', 'firmware_version', 'mac_address', 'event_push_url', 'event_slot_id',
-  'events_configured_at', 'prune_unknown_users', 'created_at', 'updated_at',
+  'events_configured_at', 'prune_unknown_users', 'doors', 'created_at', 'updated_at',
 ] as const;
 
 /** Microsecond text of credentials_updated_at: exact, unlike a JavaScript Date. */
@@ -159,6 +164,7 @@ export class DesiredState {
           username: input.username,
           password_encrypted: this.secrets.seal(input.password),
           prune_unknown_users: input.pruneUnknownUsers ?? true,
+          doors: input.doors ?? [1],
         })
         .returning(PUBLIC_DEVICE_COLUMNS)
         .executeTakeFirstOrThrow();
@@ -190,6 +196,7 @@ export class DesiredState {
     if (patch.username !== undefined) values.username = patch.username;
     if (patch.password !== undefined) values.password_encrypted = this.secrets.seal(patch.password);
     if (patch.pruneUnknownUsers !== undefined) values.prune_unknown_users = patch.pruneUnknownUsers;
+    if (patch.doors !== undefined) values.doors = patch.doors;
     if (credentialsChanged) {
       values.credentials_updated_at = sql`clock_timestamp()`;
       values.status = sql`case when status = 'auth_failed' then 'pending' else status end`;
@@ -224,6 +231,7 @@ export class DesiredState {
       eventPushUrl: row.event_push_url ? this.eventPushUrlWithToken(row.event_push_url, row.event_token_encrypted) : null,
       eventSlotId: row.event_slot_id,
       pruneUnknownUsers: row.prune_unknown_users,
+      doors: row.doors,
       serialNumber: row.serial_number,
       macAddress: row.mac_address,
     };

@@ -60,12 +60,18 @@ const deviceFields = {
   username: usernameSchema,
   password: passwordSchema,
   pruneUnknownUsers: z.boolean(),
+  doors: z
+    .array(z.number().int('a door number is an integer').min(1, 'door numbers start at 1').max(256, 'at most door 256'))
+    .min(1, 'at least one door')
+    .max(64, 'at most 64 doors')
+    .refine((doors) => new Set(doors).size === doors.length, 'each door once'),
 };
 
 export const createDeviceSchema = z.strictObject({
   ...deviceFields,
   scheme: deviceFields.scheme.default('http'),
   pruneUnknownUsers: deviceFields.pruneUnknownUsers.optional(),
+  doors: deviceFields.doors.optional(),
 });
 
 export const updateDeviceSchema = z

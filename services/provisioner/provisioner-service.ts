@@ -66,7 +66,7 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
   const worker = createContractWorker(
     PROVISIONING_QUEUE,
     {
-      ...createDeviceHandlers({ desired, jobs, runDeviceJob }),
+      ...createDeviceHandlers({ desired, jobs, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
       ...createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
       ...createFaceHandlers({ desired, runDeviceJob }),
     },

@@ -208,3 +208,33 @@ describe('admin API: assignments and the jobs they queue', () => {
     }
   });
 });
+
+describe('admin API: door controllers', () => {
+  let t: TestApi;
+
+  beforeAll(async () => {
+    t = await startTestApi('api_doors');
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('takes the doors people are granted, and re-provisions everyone when they change', async () => {
+    const created = await t.request('POST', '/api/v1/devices', { json: { name: 'K2604', host: '192.0.2.40', port: 80, username: 'admin', password: 'device-pw', doors: [1, 2, 3, 4] } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ doors: [1, 2, 3, 4] });
+    const id = created.body.id as string;
+    expect((await t.request('POST', '/api/v1/devices', { json: { name: 'x', host: '192.0.2.41', port: 80, username: 'a', password: 'p', doors: [1, 1] } })).body.message).toMatch(/doors.*each door once/);
+    expect((await t.request('POST', '/api/v1/devices', { json: { name: 'x', host: '192.0.2.41', port: 80, username: 'a', password: 'p', doors: [0] } })).status).toBe(400);
+
+    for (const employeeNo of ['D1', 'D2']) expect((await t.request('POST', '/api/v1/people', { json: { employeeNo, name: employeeNo } })).status).toBe(201);
+    await t.request('PUT', `/api/v1/devices/${id}/people`, { json: { employeeNos: ['D1', 'D2'] } });
+    // The assignment's jobs ran (simulated here by removing them): a door change must queue them again.
+    for (const employeeNo of ['D1', 'D2']) await (await t.queue.getJob(`person.upsert__${id}__${employeeNo}`))?.remove();
+
+    const patched = await t.request('PATCH', `/api/v1/devices/${id}`, { json: { doors: [1, 2] } });
+    expect(patched.body).toMatchObject({ doors: [1, 2] });
+    for (const employeeNo of ['D1', 'D2']) expect(await t.queue.getJob(`person.upsert__${id}__${employeeNo}`)).toBeDefined();
+  });
+});

@@ -59,6 +59,17 @@ describe('provisioner', () => {
     expect(terminal.authFailures).toBe(0);
   });
 
+  it('grants every door of a door controller', async () => {
+    const terminal = await startSimulatedTerminal();
+    terminals.push(terminal);
+    const device = await world.desired.createDevice({ name: 'controller', host: terminal.host, port: terminal.port, scheme: 'http', username: terminal.username, password: terminal.password, doors: [1, 2, 4] });
+    await person('1101');
+    await world.desired.setDevicePeople(device.id, ['1101']);
+    const job = await world.finished((await world.jobs.enqueue('person.upsert', { deviceId: device.id, employeeNo: '1101' })).jobId);
+    expect(await job.getState(), job.failedReason).toBe('completed');
+    expect(terminal.users()[0]).toMatchObject({ doorRight: '1,2,4', RightPlan: [{ doorNo: 1 }, { doorNo: 2 }, { doorNo: 4 }] });
+  });
+
   it('removes a card, the face and then the person when the desired state says so', async () => {
     const { terminal, device } = await terminalDevice('side door');
     await person('2001', { cards: ['5001', '5002'], face: true });

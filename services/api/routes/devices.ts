@@ -37,6 +37,11 @@ export function registerDeviceRoutes(router: Router, { desired, jobs, edgeCreden
       await jobs.resumeDevice(id);
       await jobs.enqueue('device.read-info', { deviceId: id });
     }
+    if (patch.doors !== undefined) {
+      // Every person on the device gets the new door rights.
+      const assigned = await desired.assignmentsOfDevice(id);
+      await jobs.enqueueMany('person.upsert', assigned.map((assignment) => ({ deviceId: id, employeeNo: assignment.employeeNo })));
+    }
     res.json(updated.device);
   });
 

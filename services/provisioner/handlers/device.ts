@@ -1,6 +1,6 @@
-import { configureEventPush, IsapiError, readDeviceInfo, searchUsers } from '../../../libs/isapi/index.js';
+import { buildUserInfo, configureEventPush, IsapiError, readDeviceInfo, searchUsers, type DeviceUser } from '../../../libs/isapi/index.js';
 import type { JobContext } from '../../../libs/jobs/queues.js';
-import type { DesiredState } from '../../../libs/provisioning/desired-state.js';
+import type { DesiredState, PersonView } from '../../../libs/provisioning/desired-state.js';
 import type { ProvisioningJobs } from '../../../libs/provisioning/provisioning-jobs.js';
 import type { RunDeviceJob } from '../device-job-runner.js';
 
@@ -8,9 +8,26 @@ export interface DeviceHandlerDeps {
   desired: DesiredState;
   jobs: ProvisioningJobs;
   runDeviceJob: RunDeviceJob;
+  deviceTimeZone: string | undefined;
 }
 
-export function createDeviceHandlers({ desired, jobs, runDeviceJob }: DeviceHandlerDeps) {
+/** What differs between the person hikhub wants and the user the device holds (empty: nothing). */
+export function userDrift(person: PersonView, user: DeviceUser, timeZone: string | undefined): string[] {
+  const expected = buildUserInfo({ employeeNo: person.employeeNo, name: person.name, userType: person.userType, validFrom: person.validFrom, validTo: person.validTo }, timeZone)
+    .UserInfo as { userType: string; Valid: { beginTime: string; endTime: string } };
+  const drift: string[] = [];
+  if (user.name !== person.name) drift.push('name');
+  if (user.userType !== undefined && user.userType !== expected.userType) drift.push('userType');
+  // Devices read times back in their own format; the first 19 characters are YYYY-MM-DDTHH:MM:SS.
+  if (person.validFrom || person.validTo) {
+    if (user.validFrom?.slice(0, 19) !== expected.Valid.beginTime || user.validTo?.slice(0, 19) !== expected.Valid.endTime) drift.push('validity');
+  }
+  if (user.numOfCard !== person.cards.length) drift.push('cards');
+  if ((person.faceSha256 !== null) !== user.numOfFace > 0) drift.push('face');
+  return drift;
+}
+
+export function createDeviceHandlers({ desired, jobs, runDeviceJob, deviceTimeZone }: DeviceHandlerDeps) {
   return {
     'device.read-info': async (payload: { deviceId: string }, context: JobContext) =>
       runDeviceJob({
@@ -63,9 +80,9 @@ export function createDeviceHandlers({ desired, jobs, runDeviceJob }: DeviceHand
               continue;
             }
             wanted.delete(user.employeeNo);
-            const faceDrift = (person.faceSha256 !== null) !== user.numOfFace > 0;
-            if (faceDrift && person.faceSha256) faceMissing.push(person.employeeNo);
-            if (user.name !== person.name || user.numOfCard !== person.cards.length || faceDrift) toUpsert.add(person.employeeNo);
+            const drift = userDrift(person, user, deviceTimeZone);
+            if (drift.includes('face') && person.faceSha256) faceMissing.push(person.employeeNo);
+            if (drift.length) toUpsert.add(person.employeeNo);
           }
           const missing = [...wanted.keys()];
           // The device lost these faces (or never had them): forget what we think we uploaded.

@@ -15,12 +15,18 @@ export interface PeopleHandlerDeps {
  * (Record → Modify / SetUp fallbacks, so a retry after a lost answer converges instead of
  * duplicating), then the person's cards (search, add missing, remove extra), then the face.
  */
-export async function syncPerson(client: IsapiClient, desired: DesiredState, person: PersonView, syncedFace: string | null, options: { timeZone: string | undefined; retry: boolean }) {
+export async function syncPerson(
+  client: IsapiClient,
+  desired: DesiredState,
+  person: PersonView,
+  syncedFace: string | null,
+  options: { timeZone: string | undefined; retry: boolean; doors: number[] },
+) {
   // A retry may follow a write whose answer was lost: look before writing again.
   const existsOnDevice = options.retry ? (await findUser(client, person.employeeNo)) !== null : false;
   const user = await upsertUser(
     client,
-    { employeeNo: person.employeeNo, name: person.name, userType: person.userType, validFrom: person.validFrom, validTo: person.validTo },
+    { employeeNo: person.employeeNo, name: person.name, userType: person.userType, validFrom: person.validFrom, validTo: person.validTo, doorRight: options.doors.join(',') },
     { existsOnDevice, ...(options.timeZone ? { timeZone: options.timeZone } : {}) },
   );
   const onDevice = new Set((await searchCards(client, person.employeeNo)).map((card) => card.cardNo));
@@ -55,10 +61,10 @@ export function createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone }: 
         operation: 'person.upsert',
         deviceId: payload.deviceId,
         context,
-        run: async (client) => {
+        run: async (client, device) => {
           const current = await desired.personOnDevice(payload.deviceId, payload.employeeNo);
           if (!current) return { skipped: 'person no longer assigned to this device' };
-          const { faceSha256, ...result } = await syncPerson(client, desired, current.person, current.syncedFace, { timeZone: deviceTimeZone, retry: context.attempt > 1 });
+          const { faceSha256, ...result } = await syncPerson(client, desired, current.person, current.syncedFace, { timeZone: deviceTimeZone, retry: context.attempt > 1, doors: device.doors });
           await desired.markAssignment(payload.deviceId, payload.employeeNo, { state: 'synced', jobId: context.jobId, faceSha256 });
           return result;
         },
