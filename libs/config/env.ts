@@ -181,6 +181,8 @@ export const apiEnvSchema = commonEnvSchema.extend({
   /** Where devices should send events, used by configure-events when the request names no URL (e.g. http://hikhub.example.com:8080). */
   EVENT_PUSH_BASE_URL: url(['http:', 'https:']).optional(),
   PROVISIONING_ATTEMPTS: provisionerEnvSchema.shape.PROVISIONING_ATTEMPTS,
+  /** Per-device Digest credentials for event push are registered for the ingest's realm. */
+  INGEST_DIGEST_REALM: ingestEnvSchema.shape.INGEST_DIGEST_REALM,
 });
 
 export type CommonEnv = z.infer<typeof commonEnvSchema>;

@@ -101,6 +101,8 @@ export interface ManagedDevicesTable {
   mac_address: string | null;
   event_push_url: string | null;
   event_token_encrypted: string | null;
+  event_auth_username: Generated<string | null>;
+  event_auth_password_encrypted: Generated<string | null>;
   event_slot_id: number | null;
   events_configured_at: Timestamp | null;
   prune_unknown_users: Generated<boolean>;

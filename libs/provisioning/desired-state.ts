@@ -38,6 +38,8 @@ export interface DeviceView {
   firmwareVersion: string | null;
   macAddress: string | null;
   eventPushUrl: string | null;
+  /** The Digest username the device posts events with (null: no Digest). Never the password. */
+  eventPushUsername: string | null;
   eventSlotId: number | null;
   eventsConfiguredAt: Date | null;
   pruneUnknownUsers: boolean;
@@ -57,6 +59,8 @@ export interface DeviceConnection {
   /** Changes whenever credentials change: clients and auth state are keyed by it. */
   credentialsVersion: string;
   eventPushUrl: string | null;
+  /** Digest credential the device presents when it posts events (MD5digest in its httpHosts slot). */
+  eventPushAuth: { username: string; password: string } | null;
   eventSlotId: number | null;
   pruneUnknownUsers: boolean;
   doors: number[];
@@ -123,6 +127,7 @@ function toDeviceView(row: Record<string, any>): DeviceView {
     firmwareVersion: row.firmware_version,
     macAddress: row.mac_address,
     eventPushUrl: row.event_push_url,
+    eventPushUsername: row.event_auth_username,
     eventSlotId: row.event_slot_id,
     eventsConfiguredAt: row.events_configured_at,
     pruneUnknownUsers: row.prune_unknown_users,
@@ -134,7 +139,7 @@ function toDeviceView(row: Record<string, any>): DeviceView {
 
 const PUBLIC_DEVICE_COLUMNS = [
   'id', 'name', 'host', 'port', 'scheme', 'username', 'status', 'status_changed_at', 'last_error', 'last_error_at',
-  'last_contact_at', 'serial_number', 'model', 'firmware_version', 'mac_address', 'event_push_url', 'event_slot_id',
+  'last_contact_at', 'serial_number', 'model', 'firmware_version', 'mac_address', 'event_push_url', 'event_auth_username', 'event_slot_id',
   'events_configured_at', 'prune_unknown_users', 'doors', 'created_at', 'updated_at',
 ] as const;
 
@@ -229,6 +234,8 @@ export class DesiredState {
       status: row.status,
       credentialsVersion: row.credentials_version,
       eventPushUrl: row.event_push_url ? this.eventPushUrlWithToken(row.event_push_url, row.event_token_encrypted) : null,
+      eventPushAuth:
+        row.event_auth_username && row.event_auth_password_encrypted ? { username: row.event_auth_username, password: this.secrets.open(row.event_auth_password_encrypted) } : null,
       eventSlotId: row.event_slot_id,
       pruneUnknownUsers: row.prune_unknown_users,
       doors: row.doors,
@@ -242,21 +249,30 @@ export class DesiredState {
     return sealedToken ? url.replace('{token}', this.secrets.open(sealedToken)) : url;
   }
 
-  /** `url` may contain `{token}`, replaced by the sealed per-device token when the device is configured. */
-  async setEventPush(id: string, url: string, token: string | null): Promise<DeviceView | null> {
+  /**
+   * `url` may contain `{token}`, replaced by the sealed per-device token when the device is
+   * configured; `digest` is the credential the device will present (password sealed).
+   */
+  async setEventPush(id: string, url: string, token: string | null, digest: { username: string; password: string } | null = null): Promise<DeviceView | null> {
     const row = await this.db
       .updateTable('managed_devices')
-      .set({ event_push_url: url, event_token_encrypted: token ? this.secrets.seal(token) : null, updated_at: sql`now()` })
+      .set({
+        event_push_url: url,
+        event_token_encrypted: token ? this.secrets.seal(token) : null,
+        event_auth_username: digest?.username ?? null,
+        event_auth_password_encrypted: digest ? this.secrets.seal(digest.password) : null,
+        updated_at: sql`now()`,
+      })
       .where('id', '=', id)
       .returning(PUBLIC_DEVICE_COLUMNS)
       .executeTakeFirst();
     return row ? toDeviceView(row) : null;
   }
 
-  /** The device's current per-device push token (opened), so a replacement can revoke it at the ingest edge. */
-  async eventPushToken(id: string): Promise<string | null> {
-    const row = await this.db.selectFrom('managed_devices').select('event_token_encrypted').where('id', '=', id).executeTakeFirst();
-    return row?.event_token_encrypted ? this.secrets.open(row.event_token_encrypted) : null;
+  /** The device's current push token (opened) and Digest username, so a replacement can revoke them at the ingest edge. */
+  async eventPushCredentials(id: string): Promise<{ token: string | null; digestUsername: string | null }> {
+    const row = await this.db.selectFrom('managed_devices').select(['event_token_encrypted', 'event_auth_username']).where('id', '=', id).executeTakeFirst();
+    return { token: row?.event_token_encrypted ? this.secrets.open(row.event_token_encrypted) : null, digestUsername: row?.event_auth_username ?? null };
   }
 
   async recordEventPushConfigured(id: string, slotId: number): Promise<void> {

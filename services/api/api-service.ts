@@ -57,7 +57,7 @@ export async function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi>
     adminToken,
     desired,
     jobs: new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX }),
-    edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX),
+    edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX, { realm: env.INGEST_DIGEST_REALM }),
     eventPushBaseUrl: env.EVENT_PUSH_BASE_URL,
   });
 

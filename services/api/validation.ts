@@ -123,4 +123,6 @@ export const listPeopleQuerySchema = z.strictObject({
 
 export const configureEventsSchema = z.strictObject({
   url: z.string().max(2048, 'at most 2048 characters').optional(),
+  /** How the device authenticates its event posts: none, or a per-device Digest credential hikhub creates. */
+  authentication: z.enum(['none', 'digest']).default('none'),
 });

@@ -1,15 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAsset } from '../../tools/simulator/assets.js';
 import { startSimulatedTerminal, type SimulatedTerminal } from '../../tools/simulator/terminal.js';
-import { createTestDatabaseUrl } from '../helpers/database.js';
-import { createTestPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
-import { freePort } from '../helpers/redis-server.js';
-import { ServiceProcess } from '../helpers/service-process.js';
+import { startSystem, type RunningSystem } from '../helpers/system.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -20,8 +14,6 @@ import { waitFor } from '../helpers/wait.js';
  */
 
 const PEOPLE = 100;
-const ADMIN_TOKEN = `e2e-admin-${randomBytes(16).toString('hex')}`;
-const CREDENTIALS_KEY = randomBytes(32).toString('base64');
 const FACES = { 'face.jpg': loadAsset('face.jpg'), 'face-2.jpg': loadAsset('face-2.jpg') };
 
 interface PersonSpec {
@@ -81,35 +73,10 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 describe('provisioning end to end: npm start, the admin API, 3 terminals, 100 people', () => {
   const terminals: SimulatedTerminal[] = [];
   const deviceIds: string[] = [];
-  let system: ServiceProcess | undefined;
-  let database: Awaited<ReturnType<typeof createTestDatabaseUrl>>;
-  let keys: ReturnType<typeof createTestPrefix>;
-  let dataDir: string;
-  let ports: Record<'ingest' | 'ingestMetrics' | 'archiverMetrics' | 'provisionerMetrics' | 'api' | 'apiMetrics', number>;
-
-  async function api(method: string, path: string, options: { json?: unknown; jpeg?: Buffer } = {}): Promise<{ status: number; body: any; text: string }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_TOKEN}` };
-    let body: string | Buffer | undefined;
-    if (options.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.json);
-    } else if (options.jpeg) {
-      headers['content-type'] = 'image/jpeg';
-      body = options.jpeg;
-    }
-    const response = await fetch(`http://127.0.0.1:${ports.api}${path}`, { method, headers, body });
-    const text = await response.text();
-    return { status: response.status, text, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined };
-  }
-
-  /** Like `api`, but insists on the status and says what came back (and the system's log tail) otherwise. */
-  async function expectStatus(status: number, method: string, path: string, options: { json?: unknown; jpeg?: Buffer } = {}): Promise<any> {
-    const response = await api(method, path, options);
-    if (response.status !== status) throw new Error(`${method} ${path} → ${response.status} (wanted ${status}): ${response.text}\n--- system log tail ---\n${logTail()}`);
-    return response.body;
-  }
-
-  const logTail = () => (system?.logs ?? '').split('\n').slice(-40).join('\n');
+  let system: RunningSystem | undefined;
+  const api: RunningSystem['api'] = (...args) => system!.api(...args);
+  const expectStatus: RunningSystem['expectStatus'] = (...args) => system!.expectStatus(...args);
+  const logTail = () => system?.logTail() ?? '';
 
   async function jobsOf(deviceId: string, state: 'completed' | 'failed' | 'active' | 'waiting' | 'delayed' | 'prioritized'): Promise<JobView[]> {
     return ((await expectStatus(200, 'GET', `/api/v1/jobs?device=${deviceId}&state=${state}&limit=1000`)) as { jobs: JobView[] }).jobs;
@@ -126,51 +93,18 @@ describe('provisioning end to end: npm start, the admin API, 3 terminals, 100 pe
     }
   }
 
-  const provisionerMetrics = async () => (await fetch(`http://127.0.0.1:${ports.provisionerMetrics}/metrics`)).text();
+  const provisionerMetrics = async () => system!.metrics(system!.ports.provisionerMetrics);
 
   beforeAll(async () => {
-    database = await createTestDatabaseUrl('provisioning_system');
-    keys = createTestPrefix('provisioning-system');
-    dataDir = await mkdtemp(join(tmpdir(), 'hikhub-provisioning-system-'));
-    ports = {
-      ingest: await freePort(),
-      ingestMetrics: await freePort(),
-      archiverMetrics: await freePort(),
-      provisionerMetrics: await freePort(),
-      api: await freePort(),
-      apiMetrics: await freePort(),
-    };
     for (const [index, latencyMs] of [5, 8, 10].entries()) {
       terminals.push(await startSimulatedTerminal({ serialNumber: `DS-K1T671MF20240115V030215ENE2E00${index + 1}`, deviceName: `Door ${index + 1}`, latencyMs }));
     }
-    system = ServiceProcess.start('services/all/main.ts', {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: keys.prefix,
-      DATA_DIR: dataDir,
-      ADMIN_TOKEN,
-      CREDENTIALS_KEY,
-      RECONCILE_INTERVAL_MS: '0',
-      INGEST_HOST: '127.0.0.1',
-      INGEST_PORT: String(ports.ingest),
-      INGEST_METRICS_PORT: String(ports.ingestMetrics),
-      ARCHIVER_METRICS_PORT: String(ports.archiverMetrics),
-      PROVISIONER_METRICS_PORT: String(ports.provisionerMetrics),
-      API_HOST: '127.0.0.1',
-      API_PORT: String(ports.api),
-      API_METRICS_PORT: String(ports.apiMetrics),
-    });
-    await system.waitReady(`http://127.0.0.1:${ports.apiMetrics}/readyz`);
-    await system.waitReady(`http://127.0.0.1:${ports.ingest}/readyz`);
-    await system.waitReady(`http://127.0.0.1:${ports.provisionerMetrics}/readyz`);
+    system = await startSystem('provisioning_system');
   }, 60_000);
 
   afterAll(async () => {
-    await system?.crash();
+    await system?.cleanup();
     for (const terminal of terminals) await terminal.close();
-    await keys?.cleanup();
-    await database?.drop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('puts 100 people with cards and faces onto 3 terminals through the API alone', async () => {
@@ -365,6 +299,6 @@ describe('provisioning end to end: npm start, the admin API, 3 terminals, 100 pe
 
   it('stops gracefully on SIGTERM', async () => {
     expect(await system!.stop()).toBe(0);
-    expect(system!.logs).toContain('service stopped');
+    expect(system!.process.logs).toContain('service stopped');
   });
 });

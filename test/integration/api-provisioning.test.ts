@@ -123,7 +123,7 @@ describe('admin API: assignments and the jobs they queue', () => {
     const edge = new EdgeCredentialStore(t.redis, t.env.QUEUE_PREFIX, { cacheMs: 0 });
     const first = await t.request('POST', `/api/v1/devices/${door}/configure-events`);
     expect(first.status).toBe(202);
-    expect(first.body).toEqual({ jobId: `device.configure-events__${door}__device`, eventPushUrl: 'http://hikhub.test:8080/hikvision/events/{token}', tokenIssued: true });
+    expect(first.body).toEqual({ jobId: `device.configure-events__${door}__device`, eventPushUrl: 'http://hikhub.test:8080/hikvision/events/{token}', tokenIssued: true, digestUsername: null });
     const firstToken = (await storedPushUrl(door)).split('/').at(-1)!;
     expect(firstToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await edge.resolvePathToken(firstToken)).toBe(door);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { buildMultipart, type BodyPart } from './multipart-body.js';
 
 /**
@@ -25,7 +25,8 @@ const VERIFY_MODES = ['cardOrFace', 'face', 'card', 'cardOrFaceOrPw'];
 export const newIdPrefix = (): string => randomBytes(2).toString('hex');
 
 export function pushingDevice(index: number, idPrefix: string): PushingDevice {
-  const prefix = idPrefix.padStart(4, '0').slice(-4).toLowerCase();
+  // Four hex digits go into the MAC: any other prefix is hashed to them, so distinct prefixes stay distinct devices.
+  const prefix = /^[0-9a-f]{1,4}$/i.test(idPrefix) ? idPrefix.padStart(4, '0').toLowerCase() : createHash('sha256').update(idPrefix).digest('hex').slice(0, 4);
   const low = index & 0xffff;
   const hex = (value: number) => value.toString(16).padStart(2, '0');
   return {

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as eventArchive from './0001_event_archive.js';
 import * as provisioning from './0002_provisioning.js';
 import * as deviceDoors from './0003_device_doors.js';
+import * as eventPushDigest from './0004_event_push_digest.js';
 
 /**
  * Every migration, in order, listed by hand: compiled output needs no directory scan, and a
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001_event_archive': eventArchive,
   '0002_provisioning': provisioning,
   '0003_device_doors': deviceDoors,
+  '0004_event_push_digest': eventPushDigest,
 };

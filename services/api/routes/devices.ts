@@ -47,10 +47,11 @@ export function registerDeviceRoutes(router: Router, { desired, jobs, edgeCreden
 
   router.delete(`${base}/:id`, async (req, res) => {
     const id = deviceIdParam(req.params.id);
-    const previousToken = await desired.eventPushToken(id);
+    const previous = await desired.eventPushCredentials(id);
     if (!(await desired.deleteDevice(id))) throw notFound(`device ${id} not found`);
     // A device hikhub no longer manages keeps no credential at the ingest edge.
-    if (previousToken) await edgeCredentials.revokePathToken(previousToken);
+    if (previous.token) await edgeCredentials.revokePathToken(previous.token);
+    if (previous.digestUsername) await edgeCredentials.removeDigestCredential(previous.digestUsername);
     res.status(204).end();
   });
 

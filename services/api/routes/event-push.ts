@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
 import { createPathToken } from '../../../libs/edge-auth/credential-store.js';
 import { API_PREFIX, type ApiContext } from '../context.js';
@@ -11,6 +12,8 @@ const DEFAULT_EVENT_PATH = `/hikvision/events/${TOKEN_PLACEHOLDER}`;
 /**
  * Point a device's HTTP event push at hikhub. A `{token}` in the URL becomes a fresh per-device
  * secret that ingest accepts (its previous one is revoked); it is sealed at rest and never shown.
+ * `authentication: "digest"` gives the device its own Digest credential (MD5digest in its slot),
+ * registered at the ingest edge for INGEST_DIGEST_REALM.
  */
 export function registerEventPushRoutes(router: Router, { desired, jobs, edgeCredentials, eventPushBaseUrl }: ApiContext): void {
   router.post(`${API_PREFIX}/devices/:id/configure-events`, jsonBody({ optional: true }), async (req, res) => {
@@ -21,20 +24,33 @@ export function registerEventPushRoutes(router: Router, { desired, jobs, edgeCre
     if (url === undefined) throw badRequest('name the push URL in "url" (EVENT_PUSH_BASE_URL is not set on this server)', { issues: [{ path: 'url', message: 'required when EVENT_PUSH_BASE_URL is not set' }] });
     checkPushUrl(url);
 
-    const previousToken = await desired.eventPushToken(id);
+    const previous = await desired.eventPushCredentials(id);
     const token = url.includes(TOKEN_PLACEHOLDER) ? createPathToken() : null;
-    // Registered before it is stored, so the device never holds a token ingest does not know.
+    const digest = body.authentication === 'digest' ? { username: pushUsername(id), password: createPushPassword() } : null;
+    // Registered before they are stored, so the device never holds a credential ingest does not know.
     if (token) await edgeCredentials.setPathToken(token, id);
-    const device = await desired.setEventPush(id, url, token);
+    if (digest) await edgeCredentials.setDigestCredential(digest.username, digest.password, id);
+    const device = await desired.setEventPush(id, url, token, digest);
     if (!device) {
       if (token) await edgeCredentials.revokePathToken(token);
+      if (digest) await edgeCredentials.removeDigestCredential(digest.username);
       throw notFound(`device ${id} not found`);
     }
-    if (previousToken && previousToken !== token) await edgeCredentials.revokePathToken(previousToken);
+    if (previous.token && previous.token !== token) await edgeCredentials.revokePathToken(previous.token);
+    if (previous.digestUsername && !digest) await edgeCredentials.removeDigestCredential(previous.digestUsername);
 
     const { jobId } = await jobs.enqueue('device.configure-events', { deviceId: id });
-    res.status(202).json({ jobId, eventPushUrl: device.eventPushUrl, tokenIssued: token !== null });
+    res.status(202).json({ jobId, eventPushUrl: device.eventPushUrl, tokenIssued: token !== null, digestUsername: device.eventPushUsername });
   });
+}
+
+/** One Digest username per device, stable across reconfigurations (the password changes each time). */
+const pushUsername = (deviceId: string): string => `hikhub-${deviceId.replaceAll('-', '').slice(-12)}`;
+
+/** 16 letters and digits (~95 bits): fits the password fields of device firmware. */
+function createPushPassword(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+  return Array.from(randomBytes(16), (byte) => alphabet[byte % alphabet.length]).join('');
 }
 
 function checkPushUrl(url: string): void {

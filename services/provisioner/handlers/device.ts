@@ -50,7 +50,12 @@ export function createDeviceHandlers({ desired, jobs, runDeviceJob, deviceTimeZo
           if (!device.eventPushUrl) {
             throw new IsapiError({ errorClass: 'permanent', permanentKind: 'bad_data', operation: 'device.configure-events', subStatusCode: 'noEventPushUrl', detail: 'no event push URL is set for this device' });
           }
-          const result = await configureEventPush(client, { url: device.eventPushUrl, ownedSlotId: device.eventSlotId, format: 'JSON' });
+          const result = await configureEventPush(client, {
+            url: device.eventPushUrl,
+            ownedSlotId: device.eventSlotId,
+            format: 'JSON',
+            ...(device.eventPushAuth ? { authentication: device.eventPushAuth } : {}),
+          });
           await desired.recordEventPushConfigured(device.id, result.slotId);
           return result;
         },
