@@ -115,16 +115,21 @@ function sameHostPort(slot: HttpHostSlot, desired: DesiredSlot): boolean {
 }
 
 /** Ours: the slot we own (still empty or still pointing at us), or any slot already pointing at our exact URL. */
+/**
+ * A slot is ours when it is the one we wrote last time (still empty or still ours), or when it
+ * points at hikhub's own host and port, whatever its path: an older token URL (lost answer,
+ * device re-added) must be rewritten, never left pushing to a revoked path beside a new slot.
+ */
 function isOurSlot(slot: HttpHostSlot, desired: DesiredSlot, ownedSlotId: number | null | undefined): boolean {
   if (slot.id === ownedSlotId && (isEmptySlot(slot) || sameHostPort(slot, desired))) return true;
-  return sameHostPort(slot, desired) && slot.url === desired.url;
+  return sameHostPort(slot, desired);
 }
 
 export function chooseSlot(slots: HttpHostSlot[], target: EventPushTarget): HttpHostSlot | undefined {
   const desired = desiredSlot(target);
   const owned = target.ownedSlotId ?? null;
   const ours = slots.filter((slot) => isOurSlot(slot, desired, owned));
-  return ours.find((slot) => slot.id === owned) ?? ours[0] ?? slots.find(isEmptySlot);
+  return ours.find((slot) => slot.id === owned) ?? ours.find((slot) => slot.url === desired.url) ?? ours[0] ?? slots.find(isEmptySlot);
 }
 
 function isUpToDate(slot: HttpHostSlot, desired: DesiredSlot): boolean {

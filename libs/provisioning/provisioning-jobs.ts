@@ -71,9 +71,14 @@ export class ProvisioningJobs {
       // Priority = the job's place in its device's backlog: devices are served round-robin, so
       // 1,000 jobs queued for one door do not stall the other doors behind them.
       const priority = Math.min(await this.backlog.join(subject.deviceId), MAX_PRIORITY);
-      const added = await addJob(this.queue, name, payload, { jobId, attempts: this.options.attempts, priority } as never);
-      // Lost a race with an identical add: the other job counts, not this one.
-      if (added.timestamp && added.data && (added.opts.priority ?? 0) !== priority) await this.backlog.leave(subject.deviceId);
+      await addJob(this.queue, name, payload, { jobId, attempts: this.options.attempts, priority } as never);
+      // BullMQ answers an add of an existing id with the local object; the stored priority tells
+      // whether this add won (each join drew a different number) or joined a concurrent one.
+      const stored = await this.queue.getJob(jobId);
+      if (stored?.opts.priority !== priority) {
+        await this.backlog.leave(subject.deviceId);
+        return { jobId, coalesced: true };
+      }
       return { jobId, coalesced: false };
     }
     return { jobId, coalesced: true };
@@ -111,19 +116,28 @@ export class ProvisioningJobs {
     if (!job) return 'not_found';
     if ((await job.getState()) !== 'failed') return 'not_failed';
     await job.retry('failed');
+    // It will leave the backlog again when it finishes.
+    const deviceId = (job.data as { deviceId?: string }).deviceId;
+    if (deviceId && job.opts.priority) await this.backlog.join(deviceId);
     return 'retried';
   }
 
   /** Run a device's delayed jobs now (its credentials changed, or it came back). */
   async resumeDevice(deviceId: string): Promise<number> {
-    const delayed = await this.queue.getJobs(['delayed'], 0, 9_999, true);
-    let promoted = 0;
-    for (const job of delayed) {
-      if ((job?.data as { deviceId?: string } | undefined)?.deviceId !== deviceId) continue;
-      // A scheduler's next run (repeat:reconcile__…) is not waiting on the device: leave it on its schedule.
-      if (job.repeatJobKey || job.id?.startsWith('repeat:')) continue;
-      await job.promote().then(() => promoted++, () => {});
+    // Collect first, promote after: promoting while paging would shift the pages.
+    const waiting: Job[] = [];
+    for (let start = 0; ; start += 1_000) {
+      const page = await this.queue.getJobs(['delayed'], start, start + 999, true);
+      for (const job of page) {
+        if ((job?.data as { deviceId?: string } | undefined)?.deviceId !== deviceId) continue;
+        // A scheduler's next run (repeat:reconcile__…) is not waiting on the device: leave it on its schedule.
+        if (job.repeatJobKey || job.id?.startsWith('repeat:')) continue;
+        waiting.push(job);
+      }
+      if (page.length < 1_000) break;
     }
+    let promoted = 0;
+    for (const job of waiting) await job.promote().then(() => promoted++, () => {});
     return promoted;
   }
 }

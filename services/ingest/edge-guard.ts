@@ -109,6 +109,8 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
     const fail = (reason: AuthFailureReason, stale = false): AuthResult => ({ ok: false, reason, stale });
     const auth = parseDigestAuthorization(header);
     if (auth === null || (auth.algorithm !== undefined && !/^md5$/i.test(auth.algorithm))) return fail('malformed');
+    // We always offer qop="auth"; an answer without it (RFC 2069) has no nonce count, so it could be replayed.
+    if (auth.qop === undefined) return fail('malformed');
     if (auth.realm !== realm) return fail('bad_credentials');
     // The response covers the uri, so binding it to this request stops a captured header being reused on another path.
     if (auth.uri !== edge.target && auth.uri !== edge.req.url) return fail('uri_mismatch');
@@ -123,7 +125,7 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
     if (!verifyDigestResponse(auth, edge.req.method ?? 'POST', credential.ha1)) return fail('bad_credentials');
     // Right password on an old nonce: RFC 7616 says stale=true, and the client retries without asking its user.
     if (nonceStatus === 'stale') return fail('stale_nonce', true);
-    if (auth.qop !== undefined && !nonceCounts.firstUse(auth.nonce, auth.nc ?? '')) return fail('replayed_nonce', true);
+    if (!nonceCounts.firstUse(auth.nonce, auth.nc ?? '')) return fail('replayed_nonce', true);
     return { ok: true, deviceId: credential.deviceId, recordedPath: withoutPathToken(edge.path) };
   }
 

@@ -11,8 +11,11 @@ import { DeviceBusyElsewhereError, type DeviceLocks } from './device-lock.js';
 import type { DeviceSessions } from './device-sessions.js';
 import type { ProvisionerMetrics } from './metrics.js';
 
-/** How long a job waits when its device's credentials were refused; a credentials update promotes it at once. */
-const AUTH_FAILED_RECHECK_MS = 10 * 60_000;
+/**
+ * How long a job waits when its device's credentials were refused. A credentials update promotes
+ * waiting jobs at once; the short recheck also catches a job parked just after that promotion.
+ */
+const AUTH_FAILED_RECHECK_MS = 60_000;
 /** Tries for deviceError / timeouts / resets (the research note's "limited retry"). */
 const LIMITED_RETRY_ATTEMPTS = 3;
 /**

@@ -43,21 +43,30 @@ export class DeviceSessions {
       session = undefined;
     }
     if (!session) {
-      session = {
+      const fresh: Session = {
         key,
         client: new IsapiClient(
           { host: device.host, port: device.port, scheme: device.scheme, username: device.username, password: device.password },
-          { ...this.timeouts, onRequestComplete: this.onRequestComplete },
+          {
+            ...this.timeouts,
+            // Every answer keeps the session alive: a long reconcile must not have its client swept away.
+            onRequestComplete: (sample) => {
+              fresh.lastUsed = Date.now();
+              this.onRequestComplete(sample);
+            },
+          },
         ),
         identityChecked: false,
         lastUsed: Date.now(),
       };
+      session = fresh;
       this.sessions.set(device.id, session);
     }
     session.lastUsed = Date.now();
     if (!session.identityChecked) {
       const info = await readDeviceInfo(session.client);
       if (device.serialNumber && info.serialNumber && info.serialNumber !== device.serialNumber) {
+        await this.forget(device.id);
         throw new IsapiError({
           errorClass: 'operator',
           operation: 'device.identity',

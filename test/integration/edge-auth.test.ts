@@ -144,6 +144,10 @@ describe('device authentication at the ingest edge', () => {
     const nonce = /nonce="([^"]+)"/.exec(authorization)![1]!;
     const next = createDigestAuthorization({ realm: 'hikhub', nonce, qop: 'auth', stale: false }, SHARED, { method: 'POST', uri: PATH, nc: 2, cnonce: 'abcdef0123456789' });
     expect((await post(ingest.port, PATH, { headers: { authorization: next } })).status).toBe(200);
+    // An answer without qop (RFC 2069) carries no nonce count to check: refused, even with the right password.
+    const withoutQop = createDigestAuthorization({ realm: 'hikhub', nonce, stale: false }, SHARED, { method: 'POST', uri: PATH, nc: 3, cnonce: 'abcdef0123456789' });
+    expect(withoutQop).not.toContain('qop=');
+    expect((await post(ingest.port, PATH, { headers: { authorization: withoutQop } })).status).toBe(401);
   });
 
   it('answers an expired nonce with stale=true, a forged one with a fresh challenge, and binds the uri', async () => {

@@ -538,6 +538,14 @@ describe('httpHosts', () => {
     });
   });
 
+  it('rewrites a slot still pointing at hikhub with an old token, instead of taking a second slot', async () => {
+    const { device, client } = await setup();
+    const writes = serveSlots(device, new Map([[1, slotXml(1, '0.0.0.0', 80, '')], [2, slotXml(2, '192.168.1.50', 8080, '/hikvision/events/old-token')]]));
+    // The slot id was never recorded (a lost answer, or the device deleted and added again).
+    expect(await configureEventPush(client, { url: 'http://192.168.1.50:8080/hikvision/events/new-token' })).toEqual({ slotId: 2, changed: true });
+    expect(parseXmlDocument(writes[0]!).content).toMatchObject({ id: '2', url: '/hikvision/events/new-token' });
+  });
+
   it('never overwrites a foreign slot, even the one we believe we own', async () => {
     const { device, client } = await setup();
     const writes = serveSlots(device, new Map([[1, slotXml(1, '10.0.0.9', 8000, '/vms')], [2, slotXml(2, '10.0.0.10', 80, '/nvr')]]));

@@ -28,6 +28,13 @@ describe('provisioning jobs', () => {
     expect(await priority(`person.upsert__${b}__1`)).toBe(1);
   });
 
+  it('counts concurrent identical requests once in the device backlog', async () => {
+    const device = randomUUID();
+    const answers = await Promise.all([1, 2, 3].map(() => world.jobs.enqueue('person.upsert', { deviceId: device, employeeNo: '9' })));
+    expect(answers.filter((answer) => !answer.coalesced)).toHaveLength(1);
+    expect(await world.redis.hget(`${world.prefix}:provisioning:device-backlog`, device)).toBe('1');
+  });
+
   it('resumes a device’s waiting jobs but leaves its scheduled reconcile on schedule', async () => {
     const device = randomUUID();
     const waiting = await world.queue.add('person.upsert', { v: PROVISIONING_PAYLOAD_VERSION, deviceId: device, employeeNo: '7' }, { jobId: `person.upsert__${device}__7`, delay: 600_000 });
