@@ -103,6 +103,8 @@ export interface ManagedDevicesTable {
   event_token_encrypted: string | null;
   event_auth_username: Generated<string | null>;
   event_auth_password_encrypted: Generated<string | null>;
+  event_configured_token_encrypted: Generated<string | null>;
+  event_configured_auth_username: Generated<string | null>;
   event_slot_id: number | null;
   events_configured_at: Timestamp | null;
   prune_unknown_users: Generated<boolean>;

@@ -61,6 +61,8 @@ export interface DeviceConnection {
   eventPushUrl: string | null;
   /** Digest credential the device presents when it posts events (MD5digest in its httpHosts slot). */
   eventPushAuth: { username: string; password: string } | null;
+  /** The per-device path token inside eventPushUrl, if any. */
+  eventPushToken: string | null;
   eventSlotId: number | null;
   pruneUnknownUsers: boolean;
   doors: number[];
@@ -98,6 +100,15 @@ export interface AssignmentView {
   lastJobId: string | null;
   syncedAt: Date | null;
   faceSynced: boolean;
+}
+
+export interface EventPushCredentials {
+  /** What configure-events asked for last (may not be on the device yet). */
+  token: string | null;
+  digestUsername: string | null;
+  /** What the device was last configured with. */
+  configuredToken: string | null;
+  configuredDigestUsername: string | null;
 }
 
 export class DuplicateError extends Error {
@@ -236,6 +247,7 @@ export class DesiredState {
       eventPushUrl: row.event_push_url ? this.eventPushUrlWithToken(row.event_push_url, row.event_token_encrypted) : null,
       eventPushAuth:
         row.event_auth_username && row.event_auth_password_encrypted ? { username: row.event_auth_username, password: this.secrets.open(row.event_auth_password_encrypted) } : null,
+      eventPushToken: row.event_token_encrypted ? this.secrets.open(row.event_token_encrypted) : null,
       eventSlotId: row.event_slot_id,
       pruneUnknownUsers: row.prune_unknown_users,
       doors: row.doors,
@@ -269,14 +281,54 @@ export class DesiredState {
     return row ? toDeviceView(row) : null;
   }
 
-  /** The device's current push token (opened) and Digest username, so a replacement can revoke them at the ingest edge. */
-  async eventPushCredentials(id: string): Promise<{ token: string | null; digestUsername: string | null }> {
-    const row = await this.db.selectFrom('managed_devices').select(['event_token_encrypted', 'event_auth_username']).where('id', '=', id).executeTakeFirst();
-    return { token: row?.event_token_encrypted ? this.secrets.open(row.event_token_encrypted) : null, digestUsername: row?.event_auth_username ?? null };
+  /** Push credentials at the ingest edge: the desired ones, and those the device was last configured with. */
+  async eventPushCredentials(id: string): Promise<EventPushCredentials> {
+    const row = await this.db
+      .selectFrom('managed_devices')
+      .select(['event_token_encrypted', 'event_auth_username', 'event_configured_token_encrypted', 'event_configured_auth_username'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    const open = (sealed: string | null | undefined) => (sealed ? this.secrets.open(sealed) : null);
+    return {
+      token: open(row?.event_token_encrypted),
+      digestUsername: row?.event_auth_username ?? null,
+      configuredToken: open(row?.event_configured_token_encrypted),
+      configuredDigestUsername: row?.event_configured_auth_username ?? null,
+    };
   }
 
-  async recordEventPushConfigured(id: string, slotId: number): Promise<void> {
-    await this.db.updateTable('managed_devices').set({ event_slot_id: slotId, events_configured_at: sql`now()` }).where('id', '=', id).execute();
+  /**
+   * The device now holds `applied` (its token and Digest username). Returns the credentials it
+   * held before, which the caller revokes at the ingest edge — unless the desired push changed
+   * meanwhile (then nothing is recorded: the follow-up job applies the newer one).
+   */
+  async recordEventPushConfigured(id: string, slotId: number, applied: { token: string | null; digestUsername: string | null }): Promise<{ token: string | null; digestUsername: string | null } | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('managed_devices')
+        .select(['event_token_encrypted', 'event_auth_username', 'event_configured_token_encrypted', 'event_configured_auth_username'])
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!row) return null;
+      const desiredToken = row.event_token_encrypted ? this.secrets.open(row.event_token_encrypted) : null;
+      if (desiredToken !== applied.token || row.event_auth_username !== applied.digestUsername) return null;
+      await trx
+        .updateTable('managed_devices')
+        .set({
+          event_slot_id: slotId,
+          events_configured_at: sql`now()`,
+          event_configured_token_encrypted: row.event_token_encrypted,
+          event_configured_auth_username: row.event_auth_username,
+        })
+        .where('id', '=', id)
+        .execute();
+      const previousToken = row.event_configured_token_encrypted ? this.secrets.open(row.event_configured_token_encrypted) : null;
+      return {
+        token: previousToken !== applied.token ? previousToken : null,
+        digestUsername: row.event_configured_auth_username !== applied.digestUsername ? row.event_configured_auth_username : null,
+      };
+    });
   }
 
   /** Status transitions; `credentialsVersion` guards against marking freshly changed credentials as failed. */

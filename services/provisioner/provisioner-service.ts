@@ -10,6 +10,7 @@ import type { RunningService } from '../../libs/lifecycle/run-services.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { registerQueueDepth } from '../../libs/metrics/queue-depth.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
+import { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
 import { DesiredState } from '../../libs/provisioning/desired-state.js';
 import { ProvisioningJobs } from '../../libs/provisioning/provisioning-jobs.js';
 import { checkEvictionPolicy, createProducerConnection, createWorkerConnection, isRedisReady } from '../../libs/redis/connection.js';
@@ -66,7 +67,7 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
   const worker = createContractWorker(
     PROVISIONING_QUEUE,
     {
-      ...createDeviceHandlers({ desired, jobs, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
+      ...createDeviceHandlers({ desired, edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX), jobs, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
       ...createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
       ...createFaceHandlers({ desired, runDeviceJob }),
     },

@@ -34,7 +34,7 @@ describe('event push configured by hikhub, with per-device Digest', () => {
     const configured = await system.expectStatus(202, 'POST', `/api/v1/devices/${device.id}/configure-events`, {
       json: { url: `http://127.0.0.1:${system.ports.ingest}/hikvision/events/{token}`, authentication: 'digest' },
     });
-    expect(configured.digestUsername).toMatch(/^hikhub-[0-9a-f]{12}$/);
+    expect(configured.digestUsername).toMatch(/^hikhub-[0-9a-f]{12}-[0-9a-f]{4}$/);
     expect(JSON.stringify(configured)).not.toMatch(/password/i);
     await waitFor(async () => (await system.api('GET', `/api/v1/jobs/${configured.jobId}`)).body?.state === 'completed', 20_000, 'configure-events done');
 
@@ -56,10 +56,28 @@ describe('event push configured by hikhub, with per-device Digest', () => {
     expect(forged.accepted).toBe(0);
     expect(forged.statusCounts[401]).toBe(5);
 
+    // Reconfiguring: what the device holds keeps working until it holds the new credentials.
+    terminal.setLatency(1_500);
+    const again = await system.expectStatus(202, 'POST', `/api/v1/devices/${device.id}/configure-events`, {
+      json: { url: `http://127.0.0.1:${system.ports.ingest}/hikvision/events/{token}`, authentication: 'digest' },
+    });
+    expect(again.digestUsername).not.toBe(configured.digestUsername);
+    const meanwhile = await pushEvents({ url: `${base}/lobby`, devices: 1, ratePerSecond: 1000, count: 3, digest: { username: configured.digestUsername, password }, idPrefix: 'meanwhile' });
+    expect(meanwhile.accepted).toBe(3);
+    await waitFor(async () => terminal.httpHosts().some((host) => host.userName === again.digestUsername), 30_000, 'new credentials on the device');
+    await waitFor(async () => (await system.api('GET', `/api/v1/jobs/${again.jobId}`)).body?.state === 'completed', 30_000, 'second configure-events done');
+    terminal.setLatency(0);
+    const retired = await pushEvents({ url: `${base}/lobby`, devices: 1, ratePerSecond: 1000, count: 2, digest: { username: configured.digestUsername, password }, idPrefix: 'retired' });
+    expect(retired.statusCounts[401]).toBe(2);
+    const newSlot = terminal.httpHosts().find((host) => host.userName === again.digestUsername)!;
+    expect(newSlot.id).toBe(slot!.id);
+    const current = await pushEvents({ url: `${base}/lobby`, devices: 1, ratePerSecond: 1000, count: 2, digest: { username: again.digestUsername, password: String(newSlot.password) }, idPrefix: 'current' });
+    expect(current.accepted).toBe(2);
+
     const client = new pg.Client({ connectionString: system.databaseUrl });
     await client.connect();
     try {
-      await waitFor(async () => Number((await client.query("select count(*) from events where event_type = 'AccessControllerEvent'")).rows[0].count) === 25, 20_000, '25 events archived');
+      await waitFor(async () => Number((await client.query("select count(*) from events where event_type = 'AccessControllerEvent'")).rows[0].count) === 30, 20_000, '30 events archived');
       // The path token itself is never archived.
       const paths = (await client.query('select distinct source_path from events order by 1')).rows.map((row) => row.source_path as string);
       expect(paths).toEqual(['/hikvision/events/:token', '/hikvision/events/lobby']);

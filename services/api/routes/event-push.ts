@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
-import { createPathToken } from '../../../libs/edge-auth/credential-store.js';
+import { createPathToken, type EdgeCredentialStore } from '../../../libs/edge-auth/credential-store.js';
 import { API_PREFIX, type ApiContext } from '../context.js';
 import { jsonBody } from '../body.js';
 import { badRequest, notFound } from '../errors.js';
@@ -11,7 +11,8 @@ const DEFAULT_EVENT_PATH = `/hikvision/events/${TOKEN_PLACEHOLDER}`;
 
 /**
  * Point a device's HTTP event push at hikhub. A `{token}` in the URL becomes a fresh per-device
- * secret that ingest accepts (its previous one is revoked); it is sealed at rest and never shown.
+ * secret that ingest accepts; it is sealed at rest and never shown. What the device holds now
+ * stays valid until the provisioner has written the new settings (it revokes the old ones then).
  * `authentication: "digest"` gives the device its own Digest credential (MD5digest in its slot),
  * registered at the ingest edge for INGEST_DIGEST_REALM.
  */
@@ -27,25 +28,43 @@ export function registerEventPushRoutes(router: Router, { desired, jobs, edgeCre
     const previous = await desired.eventPushCredentials(id);
     const token = url.includes(TOKEN_PLACEHOLDER) ? createPathToken() : null;
     const digest = body.authentication === 'digest' ? { username: pushUsername(id), password: createPushPassword() } : null;
-    // Registered before they are stored, so the device never holds a credential ingest does not know.
+    // Registered before they are stored, so the device is never given a credential ingest does not know.
     if (token) await edgeCredentials.setPathToken(token, id);
     if (digest) await edgeCredentials.setDigestCredential(digest.username, digest.password, id);
-    const device = await desired.setEventPush(id, url, token, digest);
+    let device: Awaited<ReturnType<typeof desired.setEventPush>>;
+    try {
+      device = await desired.setEventPush(id, url, token, digest);
+    } catch (error) {
+      await revoke(edgeCredentials, { token, digestUsername: digest?.username ?? null });
+      throw error;
+    }
     if (!device) {
-      if (token) await edgeCredentials.revokePathToken(token);
-      if (digest) await edgeCredentials.removeDigestCredential(digest.username);
+      await revoke(edgeCredentials, { token, digestUsername: digest?.username ?? null });
       throw notFound(`device ${id} not found`);
     }
-    if (previous.token && previous.token !== token) await edgeCredentials.revokePathToken(previous.token);
-    if (previous.digestUsername && !digest) await edgeCredentials.removeDigestCredential(previous.digestUsername);
+    // What the device holds now stays valid until the provisioner has written the new settings
+    // (it revokes them then); a previous request's credentials that never reached the device go now.
+    await revoke(edgeCredentials, {
+      token: previous.token !== previous.configuredToken ? previous.token : null,
+      digestUsername: previous.digestUsername !== previous.configuredDigestUsername ? previous.digestUsername : null,
+    });
 
     const { jobId } = await jobs.enqueue('device.configure-events', { deviceId: id });
     res.status(202).json({ jobId, eventPushUrl: device.eventPushUrl, tokenIssued: token !== null, digestUsername: device.eventPushUsername });
   });
 }
 
-/** One Digest username per device, stable across reconfigurations (the password changes each time). */
-const pushUsername = (deviceId: string): string => `hikhub-${deviceId.replaceAll('-', '').slice(-12)}`;
+/**
+ * A Digest username per device and configuration (`hikhub-<12 hex of the device>-<4 random>`): a
+ * new one each time, so the device's current credential keeps working until it has the new one.
+ */
+const pushUsername = (deviceId: string): string => `hikhub-${deviceId.replaceAll('-', '').slice(-12)}-${randomBytes(2).toString('hex')}`;
+
+/** Take push credentials off the ingest edge. */
+export async function revoke(store: EdgeCredentialStore, credentials: { token: string | null; digestUsername: string | null }): Promise<void> {
+  if (credentials.token) await store.revokePathToken(credentials.token);
+  if (credentials.digestUsername) await store.removeDigestCredential(credentials.digestUsername);
+}
 
 /** 16 letters and digits (~95 bits): fits the password fields of device firmware. */
 function createPushPassword(): string {

@@ -1,4 +1,5 @@
 import { buildUserInfo, configureEventPush, IsapiError, readDeviceInfo, searchUsers, type DeviceUser } from '../../../libs/isapi/index.js';
+import type { EdgeCredentialStore } from '../../../libs/edge-auth/credential-store.js';
 import type { JobContext } from '../../../libs/jobs/queues.js';
 import type { DesiredState, PersonView } from '../../../libs/provisioning/desired-state.js';
 import type { ProvisioningJobs } from '../../../libs/provisioning/provisioning-jobs.js';
@@ -6,6 +7,8 @@ import type { RunDeviceJob } from '../device-job-runner.js';
 
 export interface DeviceHandlerDeps {
   desired: DesiredState;
+  /** Push credentials at the ingest edge, revoked once the device holds newer ones. */
+  edgeCredentials: EdgeCredentialStore;
   jobs: ProvisioningJobs;
   runDeviceJob: RunDeviceJob;
   deviceTimeZone: string | undefined;
@@ -27,7 +30,7 @@ export function userDrift(person: PersonView, user: DeviceUser, timeZone: string
   return drift;
 }
 
-export function createDeviceHandlers({ desired, jobs, runDeviceJob, deviceTimeZone }: DeviceHandlerDeps) {
+export function createDeviceHandlers({ desired, edgeCredentials, jobs, runDeviceJob, deviceTimeZone }: DeviceHandlerDeps) {
   return {
     'device.read-info': async (payload: { deviceId: string }, context: JobContext) =>
       runDeviceJob({
@@ -56,7 +59,10 @@ export function createDeviceHandlers({ desired, jobs, runDeviceJob, deviceTimeZo
             format: 'JSON',
             ...(device.eventPushAuth ? { authentication: device.eventPushAuth } : {}),
           });
-          await desired.recordEventPushConfigured(device.id, result.slotId);
+          // The device holds the new credentials now: the ones it had before stop working at the edge.
+          const superseded = await desired.recordEventPushConfigured(device.id, result.slotId, { token: device.eventPushToken, digestUsername: device.eventPushAuth?.username ?? null });
+          if (superseded?.token) await edgeCredentials.revokePathToken(superseded.token);
+          if (superseded?.digestUsername) await edgeCredentials.removeDigestCredential(superseded.digestUsername);
           return result;
         },
       }),
