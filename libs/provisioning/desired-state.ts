@@ -359,6 +359,11 @@ export class DesiredState {
     return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
   }
 
+  async assignmentCountsByState(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('device_people').select(['state', (eb) => eb.fn.countAll<string>().as('count')]).groupBy('state').execute();
+    return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
+  }
+
   async allDeviceIds(): Promise<string[]> {
     return (await this.db.selectFrom('managed_devices').select('id').execute()).map((row) => row.id);
   }

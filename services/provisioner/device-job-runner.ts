@@ -112,7 +112,9 @@ export function createDeviceJobRunner(deps: DeviceJobDeps) {
           throw error;
         }
       });
-      metrics.jobs.inc({ operation, outcome: 'succeeded' });
+      // A job whose subject is gone or changed hands (device deleted, person unassigned) did nothing.
+      const skipped = typeof result === 'object' && result !== null && 'skipped' in result;
+      metrics.jobs.inc({ operation, outcome: skipped ? 'skipped' : 'succeeded' });
       return result;
     } catch (error) {
       if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;

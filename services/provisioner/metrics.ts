@@ -6,7 +6,9 @@ export const JOB_OUTCOMES = ['succeeded', 'skipped', 'retried', 'deferred', 'fai
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 export const DEVICE_STATUSES = ['pending', 'online', 'unreachable', 'auth_failed', 'error'] as const;
 
-export function createProvisionerMetrics(registry: Registry, deviceCounts: () => Promise<Record<string, number>>) {
+export const ASSIGNMENT_STATES = ['pending', 'synced', 'failed'] as const;
+
+export function createProvisionerMetrics(registry: Registry, counts: { devices: () => Promise<Record<string, number>>; assignments: () => Promise<Record<string, number>> }) {
   const metrics = {
     isapiRequests: new Counter({
       name: 'hikhub_isapi_requests_total',
@@ -53,10 +55,24 @@ export function createProvisionerMetrics(registry: Registry, deviceCounts: () =>
     registers: [registry],
     async collect() {
       try {
-        const counts = await deviceCounts();
-        for (const status of DEVICE_STATUSES) this.set({ status }, counts[status] ?? 0);
+        const byStatus = await counts.devices();
+        for (const status of DEVICE_STATUSES) this.set({ status }, byStatus[status] ?? 0);
       } catch {
         // Postgres unreachable: keep the last values; readiness reports the outage.
+      }
+    },
+  });
+  new Gauge({
+    name: 'hikhub_provisioning_assignments',
+    help: 'People assigned to devices, by provisioning state (read from Postgres at scrape time)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        const byState = await counts.assignments();
+        for (const state of ASSIGNMENT_STATES) this.set({ state }, byState[state] ?? 0);
+      } catch {
+        // as above
       }
     },
   });

@@ -38,7 +38,7 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
   const secrets = SecretBox.fromText(await resolveSecret({ value: env.CREDENTIALS_KEY, dataDir: env.DATA_DIR, name: 'credentials.key', generate: generateCredentialsKey, logger }));
   const desired = new DesiredState(db, secrets);
   const registry = createRegistry('provisioner');
-  const metrics = createProvisionerMetrics(registry, () => desired.deviceCountsByStatus());
+  const metrics = createProvisionerMetrics(registry, { devices: () => desired.deviceCountsByStatus(), assignments: () => desired.assignmentCountsByState() });
 
   const redis = createProducerConnection(env.REDIS_URL, 'hikhub-provisioner', logger);
   const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);

@@ -244,5 +244,7 @@ describe('provisioner', () => {
     expect(text).toContain('hikhub_provisioning_retries_total');
     expect(text).toMatch(/hikhub_provisioning_devices\{status="online",service="provisioner"\} [1-9]/);
     expect(text).toContain('hikhub_queue_jobs{queue="provisioning"');
+    expect(text).toMatch(/hikhub_provisioning_assignments\{state="synced",service="provisioner"\} [1-9]/);
+    expect(text).toMatch(/hikhub_provisioning_assignments\{state="failed",service="provisioner"\} [1-9]/);
   });
 });
