@@ -13,10 +13,15 @@ export function createAddressMatcher(entries: readonly string[]): (address: stri
     else list.addSubnet(address, Number(bits), family);
   }
   return (address) => {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    const plain = mapped ? mapped[1]! : address;
+    const plain = normalizeAddress(address);
     if (isIPv4(plain)) return list.check(plain, 'ipv4');
     if (isIPv6(plain)) return list.check(plain, 'ipv6');
     return false;
   };
+}
+
+/** "::ffff:10.0.0.5" → "10.0.0.5", so allow-lists and logs see one spelling per device. */
+export function normalizeAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address;
 }

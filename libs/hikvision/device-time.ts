@@ -111,8 +111,8 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-/** Offset of `timeZone` at `instant`, in milliseconds east of UTC. */
-function zoneOffsetMs(timeZone: string, instant: number): number {
+/** Offset of the IANA zone `timeZone` at `instant`, in milliseconds east of UTC. */
+export function zoneOffsetMs(timeZone: string, instant: number): number {
   const parts: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(new Date(instant))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);

@@ -1,4 +1,4 @@
-import { parseOffsetMinutes } from '../hikvision/device-time.js';
+import { parseOffsetMinutes, zoneOffsetMs } from '../hikvision/device-time.js';
 
 /**
  * Validity times as access devices take them: `YYYY-MM-DDTHH:MM:SS` in the device's local time
@@ -16,20 +16,8 @@ export const VALIDITY_MAX = '2037-12-31T23:59:59';
 /** `date` as wall-clock time in `timeZone`: an IANA name, or a fixed offset such as +08:00 or Z (DEVICE_TIME_ZONE allows both). */
 export function formatDeviceLocalTime(date: Date, timeZone: string): string {
   const offsetMinutes = parseOffsetMinutes(timeZone);
-  if (offsetMinutes !== null) return new Date(date.getTime() + offsetMinutes * 60_000).toISOString().slice(0, 19);
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(date);
-  const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((part) => part.type === type)?.value ?? '00';
-  const year = get('year').padStart(4, '0');
-  return `${year}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}`;
+  const offsetMs = offsetMinutes !== null ? offsetMinutes * 60_000 : zoneOffsetMs(timeZone, date.getTime());
+  return new Date(date.getTime() + offsetMs).toISOString().slice(0, 19);
 }
 
 /** Same-format strings compare chronologically, so clamping is a string comparison. */

@@ -399,25 +399,13 @@ export class DesiredState {
       .selectFrom('people')
       .select([
         'employee_no', 'name', 'user_type', 'valid_from', 'valid_to', 'face_sha256', 'face_updated_at', 'created_at', 'updated_at',
-        sql<string[]>`coalesce((select array_agg(c.card_no order by c.card_no) from cards c where c.employee_no = people.employee_no), '{}')`.as('cards'),
+        CARDS_OF_PERSON.as('cards'),
       ])
       .orderBy('employee_no');
     if (options.employeeNos) query = query.where('employee_no', 'in', options.employeeNos.length ? options.employeeNos : ['']);
     if (options.after) query = query.where('employee_no', '>', options.after);
     if (options.limit) query = query.limit(options.limit);
-    const rows = await query.execute();
-    return rows.map((row) => ({
-      employeeNo: row.employee_no,
-      name: row.name,
-      userType: row.user_type,
-      validFrom: row.valid_from,
-      validTo: row.valid_to,
-      cards: row.cards,
-      faceSha256: row.face_sha256,
-      faceUpdatedAt: row.face_updated_at,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    }));
+    return (await query.execute()).map(toPersonView);
   }
 
   /** Returns the devices the person is assigned to, whose copy must now be updated. */
@@ -553,27 +541,12 @@ export class DesiredState {
       .select([
         'people.employee_no', 'people.name', 'people.user_type', 'people.valid_from', 'people.valid_to', 'people.face_sha256', 'people.face_updated_at',
         'people.created_at', 'people.updated_at', 'dp.face_sha256_synced',
-        sql<string[]>`coalesce((select array_agg(c.card_no order by c.card_no) from cards c where c.employee_no = people.employee_no), '{}')`.as('cards'),
+        CARDS_OF_PERSON.as('cards'),
       ])
       .where('dp.device_id', '=', deviceId)
       .where('dp.employee_no', '=', employeeNo)
       .executeTakeFirst();
-    if (!row) return null;
-    return {
-      person: {
-        employeeNo: row.employee_no,
-        name: row.name,
-        userType: row.user_type,
-        validFrom: row.valid_from,
-        validTo: row.valid_to,
-        cards: row.cards,
-        faceSha256: row.face_sha256,
-        faceUpdatedAt: row.face_updated_at,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-      },
-      syncedFace: row.face_sha256_synced,
-    };
+    return row ? { person: toPersonView(row), syncedFace: row.face_sha256_synced } : null;
   }
 
   async syncedFace(deviceId: string, employeeNo: string): Promise<string | null> {
@@ -596,6 +569,24 @@ export class DesiredState {
   async cardOwner(cardNo: string): Promise<string | null> {
     return (await this.db.selectFrom('cards').select('employee_no').where('card_no', '=', cardNo).executeTakeFirst())?.employee_no ?? null;
   }
+}
+
+/** The person's card numbers, sorted, as one column of a `people` query. */
+const CARDS_OF_PERSON = sql<string[]>`coalesce((select array_agg(c.card_no order by c.card_no) from cards c where c.employee_no = people.employee_no), '{}')`;
+
+function toPersonView(row: Record<string, any>): PersonView {
+  return {
+    employeeNo: row.employee_no,
+    name: row.name,
+    userType: row.user_type,
+    validFrom: row.valid_from,
+    validTo: row.valid_to,
+    cards: row.cards,
+    faceSha256: row.face_sha256,
+    faceUpdatedAt: row.face_updated_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }
 
 function toAssignmentView(row: Record<string, any>): AssignmentView {

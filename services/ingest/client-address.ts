@@ -1,4 +1,7 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+import { createAddressMatcher, normalizeAddress } from '../../libs/edge-auth/address-list.js';
+
+export { normalizeAddress };
 
 /**
  * The device's address: the socket peer, or — only when that peer is a trusted proxy — the
@@ -7,18 +10,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
  */
 export function createClientAddressResolver(trustedProxies: string[]): (peer: string | undefined, forwardedFor: string | undefined) => string {
   if (trustedProxies.length === 0) return (peer) => normalizeAddress(peer ?? 'unknown');
-  const trusted = new BlockList();
-  for (const entry of trustedProxies) {
-    const [address, bits] = entry.split('/') as [string, string | undefined];
-    const family = isIPv6(address) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) trusted.addAddress(address, family);
-    else trusted.addSubnet(address, Number(bits), family);
-  }
-  const isTrusted = (address: string) => {
-    if (isIPv4(address)) return trusted.check(address, 'ipv4');
-    if (isIPv6(address)) return trusted.check(address, 'ipv6');
-    return false;
-  };
+  const isTrusted = createAddressMatcher(trustedProxies);
   return (peer, forwardedFor) => {
     const direct = normalizeAddress(peer ?? 'unknown');
     if (!forwardedFor || !isTrusted(direct)) return direct;
@@ -30,10 +22,4 @@ export function createClientAddressResolver(trustedProxies: string[]): (peer: st
     }
     return hops[0] ?? direct;
   };
-}
-
-/** "::ffff:10.0.0.5" → "10.0.0.5", so allow-lists and logs see one spelling per device. */
-export function normalizeAddress(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped ? mapped[1]! : address;
 }

@@ -5,6 +5,7 @@ import { createTestWorld, startTestArchiver } from '../helpers/archiver.js';
 import { fixtureNames, haveFixtures, MISSING_FIXTURES_MESSAGE, readFixture, splitHttpCapture } from '../helpers/fixtures.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { waitFor } from '../helpers/wait.js';
+import { prng } from '../helpers/prng.js';
 
 /**
  * Seeded, bounded fuzzing of the device port with requests built from ../shared/fixtures:
@@ -19,18 +20,6 @@ if (!haveFixtures) console.warn(MISSING_FIXTURES_MESSAGE);
 const SEED = Number(process.env.EDGE_FUZZ_SEED ?? 0x5eed_2026);
 const REQUESTS = 300;
 const PARALLEL = 8;
-
-/** mulberry32: small, seeded, good enough to pick mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sample {
   contentType: string;

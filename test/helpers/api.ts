@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -9,8 +6,8 @@ import { createDb } from '../../libs/db/database.js';
 import { PROVISIONING_QUEUE } from '../../libs/jobs/provisioning.js';
 import { REDACTED_PATHS } from '../../libs/logger/logger.js';
 import { startApi } from '../../services/api/api-service.js';
-import { createTestDatabaseUrl } from './database.js';
-import { createTestPrefix, TEST_REDIS_URL } from './redis.js';
+import { createIsolation } from './isolation.js';
+import { TEST_REDIS_URL } from './redis.js';
 
 export interface ApiResponse {
   status: number;
@@ -34,16 +31,14 @@ export interface RequestOptions {
  * and data directory; every log line is kept in `logLines` so tests can look for leaks.
  */
 export async function startTestApi(label: string, overrides: Record<string, string> = {}) {
-  const database = await createTestDatabaseUrl(label);
-  const keys = createTestPrefix(label);
-  const dataDir = await mkdtemp(join(tmpdir(), `hikhub-${label}-`));
+  const isolation = await createIsolation(label);
   const logLines: string[] = [];
   const logger = pino({ level: 'debug', base: { service: 'api' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, { write: (line: string) => void logLines.push(line) });
   const env = loadEnv(apiEnvSchema, {
     REDIS_URL: TEST_REDIS_URL,
-    DATABASE_URL: database.url,
-    QUEUE_PREFIX: keys.prefix,
-    DATA_DIR: dataDir,
+    DATABASE_URL: isolation.databaseUrl,
+    QUEUE_PREFIX: isolation.prefix,
+    DATA_DIR: isolation.dataDir,
     API_HOST: '127.0.0.1',
     API_PORT: '0',
     API_METRICS_PORT: '0',
@@ -52,8 +47,8 @@ export async function startTestApi(label: string, overrides: Record<string, stri
   });
   const api = await startApi(env, logger);
   const redis = new Redis(TEST_REDIS_URL);
-  const queue = new Queue(PROVISIONING_QUEUE, { connection: redis, prefix: keys.prefix });
-  const db = createDb(database.url, 2);
+  const queue = new Queue(PROVISIONING_QUEUE, { connection: redis, prefix: isolation.prefix });
+  const db = createDb(isolation.databaseUrl, 2);
 
   async function request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
     const headers: Record<string, string> = {};
@@ -87,9 +82,7 @@ export async function startTestApi(label: string, overrides: Record<string, stri
       await queue.close();
       redis.disconnect();
       await db.destroy();
-      await keys.cleanup();
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      await isolation.release();
     },
   };
 }

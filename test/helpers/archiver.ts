@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { archiverEnvSchema, loadEnv, type ArchiverEnv } from '../../libs/config/env.js';
@@ -8,8 +5,8 @@ import { createDb } from '../../libs/db/database.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { createLogger } from '../../libs/logger/logger.js';
 import { startArchiver } from '../../services/archiver/archiver-service.js';
-import { createTestDatabaseUrl } from './database.js';
-import { createTestPrefix, TEST_REDIS_URL } from './redis.js';
+import { createIsolation } from './isolation.js';
+import { TEST_REDIS_URL } from './redis.js';
 
 export function archiverTestEnv(overrides: Record<string, string>): ArchiverEnv {
   return loadEnv(archiverEnvSchema, {
@@ -31,18 +28,16 @@ export async function startTestArchiver(overrides: Record<string, string>) {
  * (`db`, `redis`, and `queue` for the events queue), all torn down together.
  */
 export async function createTestWorld(label: string) {
-  const database = await createTestDatabaseUrl(label);
-  const keys = createTestPrefix(label);
-  const dataDir = await mkdtemp(join(tmpdir(), `hikhub-${label}-`));
+  const isolation = await createIsolation(label);
   // Kysely connects on first query, so this is safe before any service has created the database.
-  const db = createDb(database.url, 2);
+  const db = createDb(isolation.databaseUrl, 2);
   const redis = new Redis(TEST_REDIS_URL);
-  const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: keys.prefix });
+  const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: isolation.prefix });
   return {
-    databaseUrl: database.url,
-    prefix: keys.prefix,
-    dataDir,
-    env: { DATABASE_URL: database.url, QUEUE_PREFIX: keys.prefix, DATA_DIR: dataDir },
+    databaseUrl: isolation.databaseUrl,
+    prefix: isolation.prefix,
+    dataDir: isolation.dataDir,
+    env: { DATABASE_URL: isolation.databaseUrl, QUEUE_PREFIX: isolation.prefix, DATA_DIR: isolation.dataDir },
     db,
     redis,
     queue,
@@ -50,9 +45,7 @@ export async function createTestWorld(label: string) {
       await queue.close();
       redis.disconnect();
       await db.destroy();
-      await keys.cleanup();
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      await isolation.release();
     },
   };
 }

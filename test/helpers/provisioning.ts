@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadEnv, provisionerEnvSchema } from '../../libs/config/env.js';
@@ -12,8 +9,8 @@ import { createLogger } from '../../libs/logger/logger.js';
 import { DesiredState } from '../../libs/provisioning/desired-state.js';
 import { ProvisioningJobs } from '../../libs/provisioning/provisioning-jobs.js';
 import { startProvisioner } from '../../services/provisioner/provisioner-service.js';
-import { createTestDatabaseUrl } from './database.js';
-import { createTestPrefix, TEST_REDIS_URL } from './redis.js';
+import { createIsolation } from './isolation.js';
+import { TEST_REDIS_URL } from './redis.js';
 import { waitFor } from './wait.js';
 
 export const TEST_CREDENTIALS_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -23,20 +20,18 @@ export const TEST_CREDENTIALS_KEY = Buffer.alloc(32, 7).toString('base64');
  * desired-state repository and job producer the admin API uses, torn down together.
  */
 export async function createProvisioningWorld(label: string) {
-  const database = await createTestDatabaseUrl(label);
-  const keys = createTestPrefix(label);
-  const dataDir = await mkdtemp(join(tmpdir(), `hikhub-${label}-`));
-  await ensureDatabaseExists(database.url);
-  const db = createDb(database.url, 4);
+  const isolation = await createIsolation(label);
+  await ensureDatabaseExists(isolation.databaseUrl);
+  const db = createDb(isolation.databaseUrl, 4);
   await migrateToLatest(db, createLogger('test', 'silent'));
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue(PROVISIONING_QUEUE, { connection: redis, prefix: keys.prefix });
+  const queue = new Queue(PROVISIONING_QUEUE, { connection: redis, prefix: isolation.prefix });
   const desired = new DesiredState(db, SecretBox.fromText(TEST_CREDENTIALS_KEY));
-  const jobs = new ProvisioningJobs(queue, { attempts: 20, redis, prefix: keys.prefix });
+  const jobs = new ProvisioningJobs(queue, { attempts: 20, redis, prefix: isolation.prefix });
   const env = {
-    DATABASE_URL: database.url,
-    QUEUE_PREFIX: keys.prefix,
-    DATA_DIR: dataDir,
+    DATABASE_URL: isolation.databaseUrl,
+    QUEUE_PREFIX: isolation.prefix,
+    DATA_DIR: isolation.dataDir,
     CREDENTIALS_KEY: TEST_CREDENTIALS_KEY,
     REDIS_URL: TEST_REDIS_URL,
     RECONCILE_INTERVAL_MS: '0',
@@ -50,7 +45,7 @@ export async function createProvisioningWorld(label: string) {
     desired,
     jobs,
     env,
-    prefix: keys.prefix,
+    prefix: isolation.prefix,
     /** Waits until the job reaches a final state and returns it. */
     async finished(jobId: string, timeoutMs = 30_000): Promise<Job> {
       let job: Job | undefined;
@@ -65,9 +60,7 @@ export async function createProvisioningWorld(label: string) {
       await queue.close();
       redis.disconnect();
       await db.destroy();
-      await keys.cleanup();
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      await isolation.release();
     },
   };
 }

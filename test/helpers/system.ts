@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createTestDatabaseUrl } from './database.js';
-import { createTestPrefix, TEST_REDIS_URL } from './redis.js';
+import { createIsolation } from './isolation.js';
+import { TEST_REDIS_URL } from './redis.js';
 import { freePort } from './redis-server.js';
 import { ServiceProcess } from './service-process.js';
 
@@ -20,9 +17,7 @@ export interface ApiAnswer {
  * credentials key; plus a small client for the admin API. `stop()` kills it and cleans up.
  */
 export async function startSystem(label: string, env: Record<string, string> = {}) {
-  const database = await createTestDatabaseUrl(label);
-  const keys = createTestPrefix(label);
-  const dataDir = await mkdtemp(join(tmpdir(), `hikhub-${label}-`));
+  const isolation = await createIsolation(label);
   const adminToken = `e2e-admin-${randomBytes(16).toString('hex')}`;
   const ports: SystemPorts = {
     ingest: await freePort(),
@@ -33,10 +28,10 @@ export async function startSystem(label: string, env: Record<string, string> = {
     apiMetrics: await freePort(),
   };
   const system = ServiceProcess.start('services/all/main.ts', {
-    DATABASE_URL: database.url,
+    DATABASE_URL: isolation.databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: keys.prefix,
-    DATA_DIR: dataDir,
+    QUEUE_PREFIX: isolation.prefix,
+    DATA_DIR: isolation.dataDir,
     ADMIN_TOKEN: adminToken,
     CREDENTIALS_KEY: randomBytes(32).toString('base64'),
     RECONCILE_INTERVAL_MS: '0',
@@ -86,8 +81,8 @@ export async function startSystem(label: string, env: Record<string, string> = {
   return {
     process: system,
     ports,
-    databaseUrl: database.url,
-    prefix: keys.prefix,
+    databaseUrl: isolation.databaseUrl,
+    prefix: isolation.prefix,
     api,
     expectStatus,
     logTail,
@@ -96,9 +91,7 @@ export async function startSystem(label: string, env: Record<string, string> = {
     stop: () => system.stop(),
     cleanup: async () => {
       await system.crash();
-      await keys.cleanup();
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      await isolation.release();
     },
   };
 }

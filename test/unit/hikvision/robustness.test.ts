@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ParseFailure, type ParseInput } from '../../../libs/hikvision/event-model.js';
 import { parseRequest } from '../../../libs/hikvision/parse-request.js';
 import { fixtureNames, haveFixtures, readFixture, splitHttpCapture } from '../../helpers/fixtures.js';
+import { prng } from '../../helpers/prng.js';
 
 /**
  * Whatever arrives, parseRequest either returns an event or throws a ParseFailure: never another
@@ -10,18 +11,6 @@ import { fixtureNames, haveFixtures, readFixture, splitHttpCapture } from '../..
 
 const CASES = 500;
 const MAX_MS_PER_CASE = 2_000;
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SYNTHETIC_XML = `<?xml version="1.0" encoding="UTF-8"?>
 <EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">
