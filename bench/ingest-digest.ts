@@ -1,12 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
-import { freePort } from '../test/helpers/redis-server.js';
-import { ServiceProcess } from '../test/helpers/service-process.js';
 import type { LoadResult } from './load.js';
 import { FACE_CONTENT_TYPE, faceEventBody } from './payloads.js';
-import { progress, runLoad, type Resources } from './support.js';
+import { progress, runLoad, startIngest, type LoadScenarioOptions } from './support.js';
 
 export type DigestTarget = 'digest off' | 'digest on (nonce reused)' | 'digest on (challenge per event)';
 const TARGETS: readonly DigestTarget[] = ['digest off', 'digest on (nonce reused)', 'digest on (challenge per event)'];
@@ -31,39 +28,15 @@ const CREDENTIALS = { username: 'bench-device', password: 'bench-device-password
  * event (as `curl --digest` does). Two ingest processes, same private Redis, runs alternate, the
  * best of each is kept; rate limits are off in both so only authentication differs.
  */
-export async function benchIngestDigest(options: {
-  resources: Resources;
-  redis: Redis;
-  redisUrl: string;
-  workDir: string;
-  rounds: number;
-  connections: number;
-  warmupS: number;
-  durationS: number;
-}): Promise<IngestDigestResult> {
+export async function benchIngestDigest(options: LoadScenarioOptions): Promise<IngestDigestResult> {
   const { resources, redis, redisUrl } = options;
   const body = faceEventBody();
   const bodyFile = join(options.workDir, 'face-event-digest.bin');
   await writeFile(bodyFile, body);
 
-  const start = async (name: string, extraEnv: Record<string, string>) => {
-    const port = await freePort();
-    const metricsPort = await freePort();
-    const service = ServiceProcess.start('services/ingest/main.ts', {
-      INGEST_HOST: '127.0.0.1',
-      INGEST_PORT: String(port),
-      INGEST_METRICS_PORT: String(metricsPort),
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX,
-      LOG_LEVEL: 'warn',
-      INGEST_RATE_PER_ADDRESS: '0',
-      INGEST_RATE_PER_DEVICE: '0',
-      ...extraEnv,
-    });
-    const stop = resources.defer(`${name} pid ${service.pid}`, () => service.stop(10_000));
-    await service.waitReady(`http://127.0.0.1:${metricsPort}/readyz`, 30_000);
-    return { port, stop, pid: service.pid!, metricsPort };
-  };
+  // Rate limits off in both (per address by startIngest, per device here) so only authentication differs.
+  const start = (name: string, env: Record<string, string>) =>
+    startIngest(resources, name, { redisUrl, queuePrefix: QUEUE_PREFIX, env: { INGEST_RATE_PER_DEVICE: '0', ...env } });
 
   progress('starting ingest with digest off and with digest on');
   const off = await start('ingest (digest off)', { INGEST_AUTH: 'none' });
@@ -93,7 +66,6 @@ export async function benchIngestDigest(options: {
           durationS: options.durationS,
           // The same client for all three runs (off never sees a challenge, so it sends no
           // Authorization): only the server's work differs.
-          script: 'bench/digest-load.ts',
           extraArgs: ['--digest', `${CREDENTIALS.username}:${CREDENTIALS.password}`, '--digest-mode', target === 'digest on (challenge per event)' ? 'fresh' : 'reuse'],
         });
         const after = await serverUsage(server.pid, server.metricsPort);

@@ -1,12 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import { freePort } from '../test/helpers/redis-server.js';
-import { ServiceProcess } from '../test/helpers/service-process.js';
 import type { LoadResult } from './load.js';
 import { FACE_CONTENT_TYPE, faceEventBody } from './payloads.js';
-import { progress, runLoad, type Resources } from './support.js';
+import { progress, runLoad, startIngest, startService, type LoadScenarioOptions } from './support.js';
 
 export interface IngestFloorRun {
   target: 'floor' | 'ingest';
@@ -32,37 +30,19 @@ export interface IngestFloorResult {
 
 const QUEUE_PREFIX = 'bench';
 
-async function startService(resources: Resources, name: string, entry: string, env: Record<string, string>, readyUrl: string) {
-  const service = ServiceProcess.start(entry, env);
-  const stop = resources.defer(`${name} pid ${service.pid}`, () => service.stop(10_000));
-  await service.waitReady(readyUrl, 30_000);
-  return { service, stop };
-}
-
 /**
  * Scenario 1: the real ingest process against the floor server (bench/floor-server.ts), both on
  * the private Redis, POSTed the same 60 KiB face event by the same load generator. Alternates
  * floor, ingest, floor, ingest… and keeps the best run of each; Redis is flushed before every run
  * so each one starts from an empty store.
  */
-export async function benchIngestVsFloor(options: {
-  resources: Resources;
-  redis: Redis;
-  redisUrl: string;
-  workDir: string;
-  rounds: number;
-  connections: number;
-  warmupS: number;
-  durationS: number;
-}): Promise<IngestFloorResult> {
+export async function benchIngestVsFloor(options: LoadScenarioOptions): Promise<IngestFloorResult> {
   const { resources, redis, redisUrl } = options;
   const body = faceEventBody();
   const bodyFile = join(options.workDir, 'face-event.bin');
   await writeFile(bodyFile, body);
 
   const floorPort = await freePort();
-  const ingestPort = await freePort();
-  const ingestMetricsPort = await freePort();
   progress('starting the floor server and the ingest service');
   const floor = await startService(
     resources,
@@ -71,24 +51,9 @@ export async function benchIngestVsFloor(options: {
     { FLOOR_PORT: String(floorPort), REDIS_URL: redisUrl, QUEUE_PREFIX },
     `http://127.0.0.1:${floorPort}/readyz`,
   );
-  const ingest = await startService(
-    resources,
-    'ingest',
-    'services/ingest/main.ts',
-    {
-      INGEST_HOST: '127.0.0.1',
-      INGEST_PORT: String(ingestPort),
-      INGEST_METRICS_PORT: String(ingestMetricsPort),
-      REDIS_URL: redisUrl,
-      QUEUE_PREFIX,
-      LOG_LEVEL: 'warn',
-      // One load generator on one address far outruns any device: the per-address limit would answer 429.
-      INGEST_RATE_PER_ADDRESS: '0',
-    },
-    `http://127.0.0.1:${ingestMetricsPort}/readyz`,
-  );
+  const ingest = await startIngest(resources, 'ingest', { redisUrl, queuePrefix: QUEUE_PREFIX });
 
-  const targets = { floor: `http://127.0.0.1:${floorPort}/event/notification`, ingest: `http://127.0.0.1:${ingestPort}/event/notification` };
+  const targets = { floor: `http://127.0.0.1:${floorPort}/event/notification`, ingest: `http://127.0.0.1:${ingest.port}/event/notification` };
   const runs: IngestFloorRun[] = [];
   try {
     for (let round = 1; round <= options.rounds; round++) {

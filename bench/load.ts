@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { DigestSession } from '../tools/simulator/digest-session.js';
 
 /**
  * Closed-loop HTTP load generator, run as its own process so it does not share an event loop
@@ -13,6 +14,13 @@ import { Pool } from 'undici';
  * Each of `connections` loops sends a POST and waits for the whole answer before the next one
  * (keep-alive, no pipelining). Requests that complete during the warm-up are not counted.
  * Prints one JSON line (LoadResult) on stdout.
+ *
+ * With `--digest user:password` it answers HTTP Digest as a device does (the simulator's
+ * DigestSession). `--digest-mode reuse` (the default): each connection keeps the last challenge
+ * and answers it with nc + 1 (one 401 per connection, then again only when the nonce goes stale).
+ * `--digest-mode fresh`: every event starts with an unauthenticated POST and its 401, as
+ * `curl --digest` does. A request's latency includes its 401 round trip; only the final answer's
+ * status counts. A server that never challenges sees no Authorization header at all.
  */
 
 export interface LoadResult {
@@ -43,12 +51,18 @@ async function main(): Promise<void> {
       url: { type: 'string' },
       body: { type: 'string' },
       'content-type': { type: 'string', default: 'application/octet-stream' },
+      digest: { type: 'string' },
+      'digest-mode': { type: 'string', default: 'reuse' },
       connections: { type: 'string', default: '64' },
       warmup: { type: 'string', default: '1' },
       duration: { type: 'string', default: '5' },
     },
   });
-  if (!values.url || !values.body) throw new Error('usage: load.ts --url URL --body FILE [--content-type T] [--connections N] [--warmup S] [--duration S]');
+  const usage = 'usage: load.ts --url URL --body FILE [--content-type T] [--digest user:password [--digest-mode reuse|fresh]] [--connections N] [--warmup S] [--duration S]';
+  const colon = values.digest?.indexOf(':') ?? 0;
+  if (!values.url || !values.body || colon === -1 || !['reuse', 'fresh'].includes(values['digest-mode'])) throw new Error(usage);
+  const credentials = values.digest === undefined ? null : { username: values.digest.slice(0, colon), password: values.digest.slice(colon + 1) };
+  const fresh = values['digest-mode'] === 'fresh';
   const target = new URL(values.url);
   const body = readFileSync(values.body);
   const connections = Number(values.connections);
@@ -62,8 +76,27 @@ async function main(): Promise<void> {
     headersTimeout: 30_000,
     bodyTimeout: 30_000,
   });
-  const headers = { 'content-type': values['content-type'], 'user-agent': 'hikhub-bench' };
+  const baseHeaders = { 'content-type': values['content-type'], 'user-agent': 'hikhub-bench' };
   const path = `${target.pathname}${target.search}`;
+
+  const send = async (authorization: string | undefined) => {
+    const headers = authorization ? { ...baseHeaders, authorization } : baseHeaders;
+    const response = await pool.request({ origin: target.origin, path, method: 'POST', headers, body });
+    await response.body.dump();
+    return response;
+  };
+
+  /** One connection's exchange for one event (its 401 round trip included); resolves to the final status. */
+  const exchanger = (): (() => Promise<number>) => {
+    if (!credentials) return async () => (await send(undefined)).statusCode;
+    let session = new DigestSession(credentials);
+    return async () => {
+      if (fresh) session = new DigestSession(credentials);
+      let response = await send(session.authorization('POST', path));
+      if (response.statusCode === 401 && session.accept(response.headers['www-authenticate'])) response = await send(session.authorization('POST', path));
+      return response.statusCode;
+    };
+  };
 
   const started = performance.now();
   const measureFrom = started + warmupS * 1000;
@@ -73,15 +106,15 @@ async function main(): Promise<void> {
   let errors = 0;
 
   const loop = async () => {
+    const exchange = exchanger();
     while (performance.now() < stopAt) {
       const sent = performance.now();
       try {
-        const response = await pool.request({ origin: target.origin, path, method: 'POST', headers, body });
-        await response.body.dump();
+        const status = await exchange();
         const done = performance.now();
         if (done < measureFrom || done > stopAt) continue;
         latencies.push(done - sent);
-        if (response.statusCode < 200 || response.statusCode > 299) non2xx++;
+        if (status < 200 || status > 299) non2xx++;
       } catch {
         if (performance.now() >= measureFrom) errors++;
         await sleep(10); // a dead server must not turn this loop into a busy spin

@@ -12,7 +12,7 @@ import { benchProvisioning, type ProvisioningBenchResult } from './provisioning.
 import { benchIngestVsFloor, type IngestFloorResult } from './ingest-floor.js';
 import { faceEventSource, FACE_EVENT_BYTES, PARKING_EVENT_BYTES, XML_EVENT_BYTES } from './payloads.js';
 import { measureRedisBytesPerEvent } from './redis-memory.js';
-import { fmt, formatTable, progress, Resources } from './support.js';
+import { fmt, formatTable, progress, Resources, type LoadScenarioOptions } from './support.js';
 
 /**
  * `npm run bench` — hikhub's benchmarks. Every number is printed next to a baseline measured in
@@ -140,30 +140,22 @@ async function main(): Promise<Results> {
     }
   }
 
+  const loadScenario: LoadScenarioOptions = {
+    resources,
+    redis,
+    redisUrl: privateRedis.url,
+    workDir,
+    rounds: Number(args.rounds),
+    connections: Number(args.connections),
+    warmupS: Number(args.warmup),
+    durationS: Number(args.duration),
+  };
   if (selected.has('ingest')) {
-    results.ingest = await benchIngestVsFloor({
-      resources,
-      redis,
-      redisUrl: privateRedis.url,
-      workDir,
-      rounds: Number(args.rounds),
-      connections: Number(args.connections),
-      warmupS: Number(args.warmup),
-      durationS: Number(args.duration),
-    });
+    results.ingest = await benchIngestVsFloor(loadScenario);
   }
 
   if (selected.has('digest')) {
-    results.digest = await benchIngestDigest({
-      resources,
-      redis,
-      redisUrl: privateRedis.url,
-      workDir,
-      rounds: Number(args.rounds),
-      connections: Number(args.connections),
-      warmupS: Number(args.warmup),
-      durationS: Number(args.duration),
-    });
+    results.digest = await benchIngestDigest(loadScenario);
   }
 
   if (selected.has('provisioning')) {

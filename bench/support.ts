@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import type { Redis } from 'ioredis';
 import { repoRoot } from '../test/helpers/fixtures.js';
+import { freePort } from '../test/helpers/redis-server.js';
+import { ServiceProcess } from '../test/helpers/service-process.js';
 import type { LoadResult } from './load.js';
 
 /** Progress goes to stderr so stdout carries only the results (table, or JSON with --json). */
@@ -42,6 +45,62 @@ export class Resources {
   }
 }
 
+/** What bench/run.ts gives each load scenario (ingest vs floor, Digest on vs off). */
+export interface LoadScenarioOptions {
+  resources: Resources;
+  /** A connection to the private Redis at `redisUrl`, for flushing and checks between runs. */
+  redis: Redis;
+  redisUrl: string;
+  workDir: string;
+  rounds: number;
+  connections: number;
+  warmupS: number;
+  durationS: number;
+}
+
+/**
+ * Starts `entry` (a services/<name>/main.ts or a bench server) in its own process, registered with
+ * `resources`, and resolves once `readyUrl` answers 200 (30 s at most). `stop` stops it early.
+ */
+export async function startService(
+  resources: Resources,
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  readyUrl: string,
+): Promise<{ service: ServiceProcess; stop: () => Promise<void> }> {
+  const service = ServiceProcess.start(entry, env);
+  const stop = resources.defer(`${name} pid ${service.pid}`, () => service.stop(10_000));
+  await service.waitReady(readyUrl, 30_000);
+  return { service, stop };
+}
+
+/**
+ * The real ingest process on free ports, on `redisUrl` under `queuePrefix`, ready when this
+ * resolves. The per-address rate limit is off: one load generator on one address far outruns any
+ * device and would be answered 429. `env` adds to or overrides the rest.
+ */
+export async function startIngest(
+  resources: Resources,
+  name: string,
+  options: { redisUrl: string; queuePrefix: string; env?: Record<string, string> },
+): Promise<{ port: number; metricsPort: number; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const env = {
+    INGEST_HOST: '127.0.0.1',
+    INGEST_PORT: String(port),
+    INGEST_METRICS_PORT: String(metricsPort),
+    REDIS_URL: options.redisUrl,
+    QUEUE_PREFIX: options.queuePrefix,
+    LOG_LEVEL: 'warn',
+    INGEST_RATE_PER_ADDRESS: '0',
+    ...options.env,
+  };
+  const { service, stop } = await startService(resources, name, 'services/ingest/main.ts', env, `http://127.0.0.1:${metricsPort}/readyz`);
+  return { port, metricsPort, pid: service.pid!, stop };
+}
+
 /**
  * Runs bench/load.ts in its own Node process against `url` and returns its result. The child is
  * registered with `resources` (killed by its pid if the bench is interrupted) and SIGKILLed if it
@@ -49,12 +108,12 @@ export class Resources {
  */
 export async function runLoad(
   resources: Resources,
-  options: { url: string; bodyFile: string; contentType: string; connections: number; warmupS: number; durationS: number; script?: string; extraArgs?: string[] },
+  options: { url: string; bodyFile: string; contentType: string; connections: number; warmupS: number; durationS: number; extraArgs?: string[] },
 ): Promise<LoadResult> {
   const child = spawn(
     process.execPath,
     [
-      '--import', 'tsx', options.script ?? 'bench/load.ts',
+      '--import', 'tsx', 'bench/load.ts',
       ...(options.extraArgs ?? []),
       '--url', options.url,
       '--body', options.bodyFile,

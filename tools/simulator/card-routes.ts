@@ -1,15 +1,16 @@
 import { fail } from './error-tuples.js';
 import { jsonOk, jsonReply } from './responses.js';
-import type { Route } from './routing.js';
+import { readSearchCond, SEARCH_COND_CAPABILITY, searchReply } from './paged-search.js';
+import type { RequestContext, Route } from './routing.js';
 import type { SimCard, TerminalStore } from './store.js';
-import { checkCardNo, checkEmployeeNo, listValues, MAX_SEARCH_RESULTS, pageOf, parseJsonBody, readSearchWindow, requireObject } from './validation.js';
+import { checkCardNo, checkEmployeeNo, listValues, parseJsonBody, requireObject } from './validation.js';
 
 /** /ISAPI/AccessControl/CardInfo/*: cards belong to an existing person. */
 
 const CARD_TYPES = ['normalCard', 'patrolCard', 'hijackCard', 'superCard', 'dismissingCard', 'emergencyCard'];
 
-function readCardInfo(store: TerminalStore, body: ReturnType<typeof parseJsonBody>): SimCard {
-  const cardInfo = requireObject(body, 'CardInfo');
+function readCardInfo(store: TerminalStore, request: RequestContext): SimCard {
+  const cardInfo = requireObject(parseJsonBody(request), 'CardInfo');
   const employeeNo = checkEmployeeNo(cardInfo.employeeNo);
   const cardNo = checkCardNo(cardInfo.cardNo);
   const cardType = cardInfo.cardType ?? 'normalCard';
@@ -21,6 +22,11 @@ function readCardInfo(store: TerminalStore, body: ReturnType<typeof parseJsonBod
 function checkRoomFor(store: TerminalStore, card: SimCard): void {
   if (store.cards.size >= store.capacity.cards) throw fail('deviceCardFull');
   if (store.cardsOf(card.employeeNo).length >= store.capacity.cardsPerUser) throw fail('cardFullPerUser');
+}
+
+/** A stored card given to another person must fit under that person's limit. */
+function checkRoomToMove(store: TerminalStore, existing: SimCard, card: SimCard): void {
+  if (existing.employeeNo !== card.employeeNo && store.cardsOf(card.employeeNo).length >= store.capacity.cardsPerUser) throw fail('cardFullPerUser');
 }
 
 export function cardRoutes(store: TerminalStore): Route[] {
@@ -38,7 +44,7 @@ export function cardRoutes(store: TerminalStore): Route[] {
             cardNo: { '@min': 1, '@max': 32 },
             cardType: { '@opt': CARD_TYPES.join(',') },
             numberPerPerson: store.capacity.cardsPerUser,
-            CardInfoSearchCond: { searchID: { '@min': 1, '@max': 36 }, maxResults: { '@min': 1, '@max': MAX_SEARCH_RESULTS } },
+            CardInfoSearchCond: SEARCH_COND_CAPABILITY,
           },
         }),
     },
@@ -47,7 +53,7 @@ export function cardRoutes(store: TerminalStore): Route[] {
       path: `${base}/Record`,
       family: 'json',
       handle: (request) => {
-        const card = readCardInfo(store, parseJsonBody(request));
+        const card = readCardInfo(store, request);
         // The same card for the same person is refused too, as devices do: Record is not idempotent.
         if (store.cards.has(card.cardNo)) throw fail('cardNoAlreadyExist', 'cardNo');
         checkRoomFor(store, card);
@@ -60,10 +66,10 @@ export function cardRoutes(store: TerminalStore): Route[] {
       path: `${base}/Modify`,
       family: 'json',
       handle: (request) => {
-        const card = readCardInfo(store, parseJsonBody(request));
+        const card = readCardInfo(store, request);
         const existing = store.cards.get(card.cardNo);
         if (!existing) throw fail('cardNoNotExist', 'cardNo');
-        if (existing.employeeNo !== card.employeeNo && store.cardsOf(card.employeeNo).length >= store.capacity.cardsPerUser) throw fail('cardFullPerUser');
+        checkRoomToMove(store, existing, card);
         store.cards.set(card.cardNo, card);
         return jsonOk();
       },
@@ -73,10 +79,10 @@ export function cardRoutes(store: TerminalStore): Route[] {
       path: `${base}/SetUp`,
       family: 'json',
       handle: (request) => {
-        const card = readCardInfo(store, parseJsonBody(request));
+        const card = readCardInfo(store, request);
         const existing = store.cards.get(card.cardNo);
         if (!existing) checkRoomFor(store, card);
-        else if (existing.employeeNo !== card.employeeNo && store.cardsOf(card.employeeNo).length >= store.capacity.cardsPerUser) throw fail('cardFullPerUser');
+        else checkRoomToMove(store, existing, card);
         store.cards.set(card.cardNo, card);
         return jsonOk();
       },
@@ -102,16 +108,13 @@ export function cardRoutes(store: TerminalStore): Route[] {
       path: `${base}/Search`,
       family: 'json',
       handle: (request) => {
-        const cond = requireObject(parseJsonBody(request), 'CardInfoSearchCond');
-        const window = readSearchWindow(cond);
+        const { cond, window } = readSearchCond(request, 'CardInfoSearchCond');
         const employeeNos = listValues(cond.EmployeeNoList, 'employeeNo', 'EmployeeNoList');
         const cardNos = listValues(cond.CardNoList, 'cardNo', 'CardNoList');
         const cards = [...store.cards.values()].filter(
           (card) => (!employeeNos?.length || employeeNos.includes(card.employeeNo)) && (!cardNos?.length || cardNos.includes(card.cardNo)),
         );
-        const { responseStatusStrg, numOfMatches, totalMatches, rows } = pageOf(cards, window);
-        const cardRows = rows.map((card) => ({ ...card, leaderCard: '', isCardAsRemoteControlBtn: false }));
-        return jsonReply({ CardInfoSearch: { searchID: window.searchID, responseStatusStrg, numOfMatches, totalMatches, ...(cardRows.length ? { CardInfo: cardRows } : {}) } });
+        return searchReply('CardInfoSearch', 'CardInfo', window, cards, (card) => ({ ...card, leaderCard: '', isCardAsRemoteControlBtn: false }));
       },
     },
     {

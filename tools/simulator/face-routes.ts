@@ -1,9 +1,10 @@
 import { splitMultipart } from '../../libs/hikvision/multipart.js';
 import { fail } from './error-tuples.js';
+import { pageOf, readMaxResults } from './paged-search.js';
 import { jsonOk, jsonReply, OK_STATUS, type Reply } from './responses.js';
 import type { RequestContext, Route } from './routing.js';
 import type { JsonObject, SimFace, TerminalStore } from './store.js';
-import { checkEmployeeNo, listValues, pageOf, parseJsonBody, parseJsonObject } from './validation.js';
+import { checkEmployeeNo, parseJsonBody, parseJsonObject, requireList } from './validation.js';
 
 /**
  * /ISAPI/Intelligent/FDLib/* for the access terminal's face library (blackFD, FDID 1, FPID =
@@ -12,6 +13,7 @@ import { checkEmployeeNo, listValues, pageOf, parseJsonBody, parseJsonObject } f
 
 export const MAX_FACE_BYTES = 200 * 1024;
 export const MIN_FACE_BYTES = 1024;
+const MAX_FD_SEARCH_RESULTS = 50;
 const IMAGE_PART_NAMES = new Set(['img', 'FaceImage']);
 
 /** The order in which a terminal complains; oversize gets the misleading "faceURL" format error. */
@@ -40,7 +42,9 @@ async function readFaceUpload(request: RequestContext): Promise<FaceUpload> {
   return { record: parseJsonObject(first.bytes.toString('utf8')), image: image?.bytes ?? null };
 }
 
-function readFaceTarget(store: TerminalStore, record: JsonObject): Pick<SimFace, 'FPID' | 'FDID' | 'faceLibType'> {
+type FaceTarget = Pick<SimFace, 'FPID' | 'FDID' | 'faceLibType'>;
+
+function readFaceTarget(store: TerminalStore, record: JsonObject): FaceTarget {
   if (record.faceLibType !== 'blackFD') throw fail('badJsonContent', 'faceLibType');
   const FDID = String(record.FDID ?? '');
   if (FDID !== '1') throw fail('badJsonContent', 'FDID');
@@ -57,8 +61,17 @@ function requireImage(upload: FaceUpload): Buffer {
   throw fail('MessageParametersLack', 'img');
 }
 
-function checkFaceRoom(store: TerminalStore, FPID: string): void {
-  if (!store.faces.has(FPID) && store.faces.size >= store.capacity.faces) throw fail('deviceFaceFull');
+/** The upload of a FaceDataRecord or FDSetUp and the face it is for. */
+async function readFaceWrite(store: TerminalStore, request: RequestContext): Promise<{ upload: FaceUpload; target: FaceTarget }> {
+  const upload = await readFaceUpload(request);
+  return { upload, target: readFaceTarget(store, upload.record) };
+}
+
+/** Stores a checked picture as the face of `target` if the library has room for it. */
+function saveFace(store: TerminalStore, target: FaceTarget, image: Buffer): Reply {
+  if (!store.faces.has(target.FPID) && store.faces.size >= store.capacity.faces) throw fail('deviceFaceFull');
+  store.faces.set(target.FPID, { ...target, bytes: image });
+  return jsonOk({ FPID: target.FPID });
 }
 
 const faceUrl = (request: RequestContext, FPID: string): string => `http://${request.headers.host ?? '127.0.0.1'}/LOCALS/pic/enrlFace/${encodeURIComponent(FPID)}.jpg`;
@@ -90,14 +103,11 @@ export function faceRoutes(store: TerminalStore): Route[] {
       path: `${base}/FaceDataRecord`,
       family: 'json',
       handle: async (request) => {
-        const upload = await readFaceUpload(request);
-        const target = readFaceTarget(store, upload.record);
+        const { upload, target } = await readFaceWrite(store, request);
         const image = requireImage(upload);
         checkFaceImage(image);
         if (store.faces.has(target.FPID)) throw fail('deviceUserAlreadyExistFace', 'FPID');
-        checkFaceRoom(store, target.FPID);
-        store.faces.set(target.FPID, { ...target, bytes: image });
-        return jsonOk({ FPID: target.FPID });
+        return saveFace(store, target, image);
       },
     },
     {
@@ -105,8 +115,7 @@ export function faceRoutes(store: TerminalStore): Route[] {
       path: `${base}/FDSetUp`,
       family: 'json',
       handle: async (request) => {
-        const upload = await readFaceUpload(request);
-        const target = readFaceTarget(store, upload.record);
+        const { upload, target } = await readFaceWrite(store, request);
         if (upload.record.deleteFP === true) {
           store.faces.delete(target.FPID);
           return jsonOk();
@@ -114,9 +123,7 @@ export function faceRoutes(store: TerminalStore): Route[] {
         const image = requireImage(upload);
         // A rejected picture leaves the previous face in place.
         checkFaceImage(image);
-        checkFaceRoom(store, target.FPID);
-        store.faces.set(target.FPID, { ...target, bytes: image });
-        return jsonOk({ FPID: target.FPID });
+        return saveFace(store, target, image);
       },
     },
     {
@@ -125,8 +132,7 @@ export function faceRoutes(store: TerminalStore): Route[] {
       family: 'json',
       handle: (request) => {
         if (request.query.get('faceLibType') !== 'blackFD' || request.query.get('FDID') !== '1') throw fail('badParameters', 'FDID');
-        const fpids = listValues(parseJsonBody(request).FPID, 'value', 'FPID');
-        if (!fpids || fpids.length === 0) throw fail('badJsonContent', 'FPID');
+        const fpids = requireList(parseJsonBody(request).FPID, 'value', 'FPID');
         const deleted = fpids.filter((FPID) => store.faces.delete(FPID));
         // Nothing listed was there: the device says so; clients treat it as success.
         if (deleted.length === 0) throw fail('deleteNoExistFace', 'FPID');
@@ -139,12 +145,11 @@ export function faceRoutes(store: TerminalStore): Route[] {
       family: 'json',
       handle: (request) => {
         const cond = parseJsonBody(request);
-        const maxResults = cond.maxResults;
-        if (!Number.isInteger(maxResults) || (maxResults as number) < 1) throw fail('badJsonContent', 'maxResults');
+        const maxResults = readMaxResults(cond, MAX_FD_SEARCH_RESULTS);
         const position = Number.isInteger(cond.searchResultPosition) ? (cond.searchResultPosition as number) : 0;
         const FPID = typeof cond.FPID === 'string' && cond.FPID !== '' ? cond.FPID : null;
         const faces = [...store.faces.values()].filter((face) => FPID === null || face.FPID === FPID);
-        const page = pageOf(faces, { searchID: String(cond.searchID ?? ''), position, maxResults: Math.min(maxResults as number, 50) });
+        const page = pageOf(faces, { searchID: String(cond.searchID ?? ''), position, maxResults });
         return jsonReply({
           ...OK_STATUS,
           responseStatusStrg: page.responseStatusStrg,

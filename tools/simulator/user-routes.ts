@@ -1,15 +1,16 @@
 import { fail } from './error-tuples.js';
 import { jsonOk, jsonReply } from './responses.js';
-import type { Route } from './routing.js';
+import { MAX_SEARCH_RESULTS, readSearchCond, SEARCH_COND_CAPABILITY, searchReply } from './paged-search.js';
+import type { RequestContext, Route } from './routing.js';
 import type { TerminalStore } from './store.js';
-import { checkEmployeeNo, checkValidity, listValues, MAX_SEARCH_RESULTS, pageOf, parseJsonBody, readSearchWindow, requireObject } from './validation.js';
+import { checkEmployeeNo, checkValidity, listValues, parseJsonBody, requireList, requireObject } from './validation.js';
 
 /** /ISAPI/AccessControl/UserInfo/* and the asynchronous UserInfoDetail delete. */
 
 const MAX_NAME_LENGTH = 32;
 
-function readUserInfo(body: ReturnType<typeof parseJsonBody>) {
-  const userInfo = requireObject(body, 'UserInfo');
+function readUserInfo(request: RequestContext) {
+  const userInfo = requireObject(parseJsonBody(request), 'UserInfo');
   const employeeNo = checkEmployeeNo(userInfo.employeeNo);
   if (userInfo.name !== undefined && (typeof userInfo.name !== 'string' || [...userInfo.name].length > MAX_NAME_LENGTH)) throw fail('badJsonContent', 'name');
   checkValidity(userInfo.Valid);
@@ -62,7 +63,7 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
             name: { '@min': 1, '@max': MAX_NAME_LENGTH },
             userType: { '@opt': 'normal,visitor,blackList' },
             Valid: { timeType: { '@opt': 'local' }, beginTime: { '@min': 19, '@max': 32 }, endTime: { '@min': 19, '@max': 32 } },
-            UserInfoSearchCond: { searchID: { '@min': 1, '@max': 36 }, maxResults: { '@min': 1, '@max': MAX_SEARCH_RESULTS }, EmployeeNoList: { maxSize: MAX_SEARCH_RESULTS } },
+            UserInfoSearchCond: { ...SEARCH_COND_CAPABILITY, EmployeeNoList: { maxSize: MAX_SEARCH_RESULTS } },
             UserInfoDelCond: { EmployeeNoList: { maxSize: 1000 } },
           },
         }),
@@ -72,7 +73,7 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
       path: `${base}/Record`,
       family: 'json',
       handle: (request) => {
-        const user = readUserInfo(parseJsonBody(request));
+        const user = readUserInfo(request);
         if (store.users.has(user.employeeNo)) throw fail('employeeNoAlreadyExist');
         if (store.users.size >= store.capacity.users) throw fail('deviceUserFull');
         store.users.set(user.employeeNo, user);
@@ -84,7 +85,7 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
       path: `${base}/Modify`,
       family: 'json',
       handle: (request) => {
-        const user = readUserInfo(parseJsonBody(request));
+        const user = readUserInfo(request);
         const existing = store.users.get(user.employeeNo);
         if (!existing) throw fail('employeeNoNotExist', 'employeeNo');
         // Partial updates are accepted: fields not sent keep their value.
@@ -97,7 +98,7 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
       path: `${base}/SetUp`,
       family: 'json',
       handle: (request) => {
-        const user = readUserInfo(parseJsonBody(request));
+        const user = readUserInfo(request);
         if (!store.users.has(user.employeeNo) && store.users.size >= store.capacity.users) throw fail('deviceUserFull');
         store.users.set(user.employeeNo, user);
         return jsonOk();
@@ -109,9 +110,8 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
       family: 'json',
       handle: (request) => {
         const cond = requireObject(parseJsonBody(request), 'UserInfoDelCond');
-        const employeeNos = listValues(cond.EmployeeNoList, 'employeeNo', 'EmployeeNoList');
         // Never "delete all": a missing or empty list is refused.
-        if (!employeeNos || employeeNos.length === 0) throw fail('badJsonContent', 'EmployeeNoList');
+        const employeeNos = requireList(cond.EmployeeNoList, 'employeeNo', 'EmployeeNoList');
         if (deleteUsers(employeeNos) === 0) throw fail('employeeNoNotExist', 'employeeNo');
         return jsonOk();
       },
@@ -121,14 +121,10 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
       path: `${base}/Search`,
       family: 'json',
       handle: (request) => {
-        const cond = requireObject(parseJsonBody(request), 'UserInfoSearchCond');
-        const window = readSearchWindow(cond);
+        const { cond, window } = readSearchCond(request, 'UserInfoSearchCond');
         const filter = listValues(cond.EmployeeNoList, 'employeeNo', 'EmployeeNoList');
         const users = [...store.users.values()].filter((user) => !filter?.length || filter.includes(user.employeeNo));
-        const page = pageOf(users, window);
-        const rows = page.rows.map((user) => store.userRow(user));
-        const { responseStatusStrg, numOfMatches, totalMatches } = page;
-        return jsonReply({ UserInfoSearch: { searchID: window.searchID, responseStatusStrg, numOfMatches, totalMatches, ...(rows.length ? { UserInfo: rows } : {}) } });
+        return searchReply('UserInfoSearch', 'UserInfo', window, users, (user) => store.userRow(user));
       },
     },
     {
@@ -157,9 +153,7 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
         if (detail.mode === 'all') {
           store.wipe();
         } else if (detail.mode === 'byEmployeeNo') {
-          const employeeNos = listValues(detail.EmployeeNoList, 'employeeNo', 'EmployeeNoList');
-          if (!employeeNos || employeeNos.length === 0) throw fail('badJsonContent', 'EmployeeNoList');
-          deleteUsers(employeeNos);
+          deleteUsers(requireList(detail.EmployeeNoList, 'employeeNo', 'EmployeeNoList'));
         } else {
           throw fail('badJsonContent', 'mode');
         }

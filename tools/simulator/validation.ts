@@ -4,7 +4,6 @@ import type { JsonObject } from './store.js';
 
 /** Request checks shared by the AccessControl and FDLib handlers; each throws the device's error. */
 
-export const MAX_SEARCH_RESULTS = 30;
 /** The range one firmware accepted; its own documented bounds (1970…) were refused (research §2.1). */
 const EARLIEST_VALID_TIME = '2000-01-01T00:00:00';
 const LATEST_VALID_TIME = '2037-12-31T23:59:59';
@@ -60,7 +59,7 @@ export function checkValidity(valid: unknown): void {
   if (end < begin) throw fail('endtimeEarlierThanBegintime', 'endTime');
 }
 
-/** Values of `[{<key>: "…"}]`, or null when the list is absent. An empty list is refused by callers. */
+/** Values of `[{<key>: "…"}]`, or null when the list is absent. Callers decide about an empty one (requireList refuses it). */
 export function listValues(list: unknown, key: string, listName: string): string[] | null {
   if (list === undefined) return null;
   if (!Array.isArray(list)) throw fail('badJsonContent', listName);
@@ -71,33 +70,9 @@ export function listValues(list: unknown, key: string, listName: string): string
   });
 }
 
-export interface SearchWindow {
-  searchID: string;
-  position: number;
-  maxResults: number;
-}
-
-export function readSearchWindow(cond: JsonObject): SearchWindow {
-  const { searchID, searchResultPosition, maxResults } = cond;
-  if (typeof searchID !== 'string' || searchID === '') throw fail('MessageParametersLack', 'searchID');
-  if (searchResultPosition !== undefined && (!Number.isInteger(searchResultPosition) || (searchResultPosition as number) < 0)) {
-    throw fail('badJsonContent', 'searchResultPosition');
-  }
-  if (!Number.isInteger(maxResults) || (maxResults as number) < 1) throw fail('badJsonContent', 'maxResults');
-  // Above the device maximum is clamped, not refused.
-  return { searchID, position: (searchResultPosition as number | undefined) ?? 0, maxResults: Math.min(maxResults as number, MAX_SEARCH_RESULTS) };
-}
-
-export interface SearchPage<T> {
-  responseStatusStrg: 'OK' | 'MORE' | 'NO MATCH';
-  numOfMatches: number;
-  totalMatches: number;
-  rows: T[];
-}
-
-export function pageOf<T>(items: readonly T[], window: SearchWindow): SearchPage<T> {
-  const rows = items.slice(window.position, window.position + window.maxResults);
-  if (rows.length === 0) return { responseStatusStrg: 'NO MATCH', numOfMatches: 0, totalMatches: items.length, rows };
-  const more = window.position + rows.length < items.length;
-  return { responseStatusStrg: more ? 'MORE' : 'OK', numOfMatches: rows.length, totalMatches: items.length, rows };
+/** listValues for a list that must be there and name something: never "all", as a missing or empty list could mean on a device. */
+export function requireList(list: unknown, key: string, listName: string): string[] {
+  const values = listValues(list, key, listName);
+  if (!values || values.length === 0) throw fail('badJsonContent', listName);
+  return values;
 }
