@@ -38,6 +38,7 @@ const MAX_PRIORITY = 2_097_151;
 
 export class ProvisioningJobs {
   private readonly backlog: DeviceBacklog;
+  private readonly index: DeviceJobIndex;
 
   /** `redis` is the queue's producer connection, `prefix` its key prefix. */
   constructor(
@@ -46,6 +47,12 @@ export class ProvisioningJobs {
   ) {
     if (queue.name !== PROVISIONING_QUEUE) throw new Error(`ProvisioningJobs needs the ${PROVISIONING_QUEUE} queue`);
     this.backlog = new DeviceBacklog(options.redis, `${options.prefix}:${PROVISIONING_QUEUE}:device-backlog`);
+    this.index = new DeviceJobIndex(options.redis, `${options.prefix}:${PROVISIONING_QUEUE}:device-jobs`);
+  }
+
+  /** Index a job under its device (the worker calls this for jobs it did not add, e.g. scheduled reconciles). */
+  async remember(deviceId: string, jobId: string): Promise<void> {
+    await this.index.add(deviceId, jobId);
   }
 
   /** The worker calls this when a job leaves the queue for good (completed or finally failed). */
@@ -79,6 +86,7 @@ export class ProvisioningJobs {
         await this.backlog.leave(subject.deviceId);
         return { jobId, coalesced: true };
       }
+      await this.index.add(subject.deviceId, jobId);
       return { jobId, coalesced: false };
     }
     return { jobId, coalesced: true };
@@ -94,16 +102,44 @@ export class ProvisioningJobs {
     return ids;
   }
 
-  /** Jobs of a device (or all), newest first; bounded scan. */
+  /**
+   * Jobs of a device (or all), newest first. A device's jobs come from its index (a sorted set of
+   * recent job ids), so listing costs about `limit` lookups, not a scan of the queue.
+   */
   async list(filter: { deviceId?: string; state?: ListableState; limit?: number }): Promise<JobSummary[]> {
     // Prioritized jobs are simply waiting (priority only orders devices round-robin).
     const states: JobType[] = filter.state === 'waiting' ? ['waiting', 'prioritized'] : filter.state ? [filter.state] : [...LISTABLE_STATES];
     const limit = Math.min(filter.limit ?? 100, 1000);
-    const scan = filter.deviceId ? 5000 : limit;
-    const jobs = await this.queue.getJobs(states, 0, scan - 1, false);
-    const matching = jobs.filter((job): job is Job => Boolean(job) && (!filter.deviceId || (job.data as { deviceId?: string }).deviceId === filter.deviceId));
-    matching.sort((a, b) => b.timestamp - a.timestamp);
-    return Promise.all(matching.slice(0, limit).map((job) => summarize(job)));
+    if (!filter.deviceId) {
+      const jobs = (await this.queue.getJobs(states, 0, limit - 1, false)).filter((job): job is Job => Boolean(job));
+      jobs.sort((a, b) => b.timestamp - a.timestamp);
+      return Promise.all(jobs.slice(0, limit).map((job) => summarize(job)));
+    }
+    const wanted = new Set<string>(states);
+    const found: JobSummary[] = [];
+    const seen = new Set<string>();
+    const gone: string[] = [];
+    // Bounded: a state filter that matches rarely stops after this many recent jobs.
+    for (let offset = 0; offset < 5_000 && found.length < limit; offset += 200) {
+      const ids = await this.index.recent(filter.deviceId, offset, 200);
+      const jobs = await Promise.all(ids.map((id) => this.queue.getJob(id)));
+      for (const [i, job] of jobs.entries()) {
+        const id = ids[i]!;
+        if (!job) {
+          gone.push(id);
+          continue;
+        }
+        // New jobs indexed meanwhile shift the pages: never list one twice.
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const state = await job.getState();
+        if (found.length < limit && wanted.has(state)) found.push(await summarize(job, state));
+      }
+      if (ids.length < 200) break;
+    }
+    // Jobs removed by age or by hand leave the index as they are noticed.
+    if (gone.length) await this.index.forget(filter.deviceId, gone);
+    return found;
   }
 
   async get(jobId: string): Promise<JobSummary | null> {
@@ -144,15 +180,16 @@ export class ProvisioningJobs {
 
 const presentState = (state: string): string => (state === 'prioritized' ? 'waiting' : state);
 
-async function summarize(job: Job): Promise<JobSummary> {
+async function summarize(job: Job, knownState?: string): Promise<JobSummary> {
   const data = job.data as { deviceId?: string; employeeNo?: string; cardNo?: string };
+  const rawState = knownState ?? (await job.getState());
   return {
     id: job.id ?? '',
     name: job.name,
     deviceId: data.deviceId ?? null,
     employeeNo: data.employeeNo ?? null,
     cardNo: data.cardNo ?? null,
-    state: presentState(await job.getState()),
+    state: presentState(rawState),
     attempts: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
     createdAt: new Date(job.timestamp).toISOString(),
@@ -182,5 +219,35 @@ class DeviceBacklog {
   async leave(deviceId: string): Promise<void> {
     const left = await this.redis.hincrby(this.key, deviceId, -1);
     if (left <= 0) await this.redis.hdel(this.key, deviceId);
+  }
+}
+
+/** Recent job ids per device, newest last (a sorted set by time), capped in size. */
+class DeviceJobIndex {
+  private static readonly MAX_PER_DEVICE = 20_000;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(deviceId: string): string {
+    return `${this.prefix}:${deviceId}`;
+  }
+
+  async add(deviceId: string, jobId: string): Promise<void> {
+    await this.redis
+      .multi()
+      .zadd(this.key(deviceId), Date.now(), jobId)
+      .zremrangebyrank(this.key(deviceId), 0, -(DeviceJobIndex.MAX_PER_DEVICE + 1))
+      .exec();
+  }
+
+  async recent(deviceId: string, offset: number, count: number): Promise<string[]> {
+    return this.redis.zrevrange(this.key(deviceId), offset, offset + count - 1);
+  }
+
+  async forget(deviceId: string, jobIds: string[]): Promise<void> {
+    await this.redis.zrem(this.key(deviceId), ...jobIds);
   }
 }

@@ -81,6 +81,11 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
     },
   );
   worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
+  // Jobs hikhub did not add through ProvisioningJobs (scheduled reconciles) join their device's job list when they run.
+  worker.on('active', (job) => {
+    const deviceId = (job.data as { deviceId?: string }).deviceId;
+    if (deviceId && job.id && (job.repeatJobKey || job.id.startsWith('repeat:'))) void jobs.remember(deviceId, job.id).catch(() => {});
+  });
   worker.on('completed', (job) => {
     // Only jobs added through ProvisioningJobs (they carry a priority) were counted in the backlog.
     const deviceId = (job.data as { deviceId?: string }).deviceId;

@@ -35,6 +35,20 @@ describe('provisioning jobs', () => {
     expect(await world.redis.hget(`${world.prefix}:provisioning:device-backlog`, device)).toBe('1');
   });
 
+  it('lists a device’s jobs from its index, newest first, and forgets jobs that are gone', async () => {
+    const [mine, other] = [randomUUID(), randomUUID()];
+    for (const employeeNo of ['1', '2', '3']) await world.jobs.enqueue('person.upsert', { deviceId: mine, employeeNo });
+    await world.jobs.enqueue('person.upsert', { deviceId: other, employeeNo: '1' });
+    const listed = await world.jobs.list({ deviceId: mine });
+    expect(listed.map((job) => job.employeeNo)).toEqual(['3', '2', '1']);
+    expect(listed.every((job) => job.state === 'waiting')).toBe(true);
+    expect(await world.jobs.list({ deviceId: mine, state: 'failed' })).toEqual([]);
+
+    await (await world.queue.getJob(`person.upsert__${mine}__2`))!.remove();
+    expect((await world.jobs.list({ deviceId: mine })).map((job) => job.employeeNo)).toEqual(['3', '1']);
+    expect(await world.redis.zcard(`${world.prefix}:provisioning:device-jobs:${mine}`)).toBe(2);
+  });
+
   it('resumes a device’s waiting jobs but leaves its scheduled reconcile on schedule', async () => {
     const device = randomUUID();
     const waiting = await world.queue.add('person.upsert', { v: PROVISIONING_PAYLOAD_VERSION, deviceId: device, employeeNo: '7' }, { jobId: `person.upsert__${device}__7`, delay: 600_000 });
