@@ -82,6 +82,12 @@ export class EdgeCredentialStore {
     this.cache.delete(this.digestKey(username));
   }
 
+  /** Take a device's push credentials (either may be absent) off the edge. */
+  async revoke(credentials: { token: string | null; digestUsername: string | null }): Promise<void> {
+    if (credentials.token) await this.revokePathToken(credentials.token);
+    if (credentials.digestUsername) await this.removeDigestCredential(credentials.digestUsername);
+  }
+
   /** HA1 and device of a Digest username, or null when unknown (or stored for another realm, so its HA1 cannot match). */
   async resolveDigestHa1(username: string): Promise<{ ha1: string; deviceId: string } | null> {
     if (username.length === 0 || username.length > 128) return null;

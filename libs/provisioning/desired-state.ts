@@ -549,11 +549,6 @@ export class DesiredState {
     return row ? { person: toPersonView(row), syncedFace: row.face_sha256_synced } : null;
   }
 
-  async syncedFace(deviceId: string, employeeNo: string): Promise<string | null> {
-    const row = await this.db.selectFrom('device_people').select('face_sha256_synced').where('device_id', '=', deviceId).where('employee_no', '=', employeeNo).executeTakeFirst();
-    return row?.face_sha256_synced ?? null;
-  }
-
   async markFaceSynced(deviceId: string, employeeNo: string, sha256: string | null): Promise<void> {
     await this.db.updateTable('device_people').set({ face_sha256_synced: sha256 }).where('device_id', '=', deviceId).where('employee_no', '=', employeeNo).execute();
   }

@@ -48,40 +48,32 @@ export function createProvisionerMetrics(registry: Registry, counts: { devices: 
       registers: [registry],
     }),
   };
-  new Gauge({
-    name: 'hikhub_provisioning_devices',
-    help: 'Managed devices by status (read from Postgres at scrape time)',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const byStatus = await counts.devices();
-        for (const status of DEVICE_STATUSES) this.set({ status }, byStatus[status] ?? 0);
-      } catch {
-        // Postgres unreachable: keep the last values; readiness reports the outage.
-      }
-    },
-  });
-  new Gauge({
-    name: 'hikhub_provisioning_assignments',
-    help: 'People assigned to devices, by provisioning state (read from Postgres at scrape time)',
-    labelNames: ['state'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const byState = await counts.assignments();
-        for (const state of ASSIGNMENT_STATES) this.set({ state }, byState[state] ?? 0);
-      } catch {
-        // as above
-      }
-    },
-  });
+  countsGauge(registry, 'hikhub_provisioning_devices', 'Managed devices by status (read from Postgres at scrape time)', 'status', DEVICE_STATUSES, counts.devices);
+  countsGauge(registry, 'hikhub_provisioning_assignments', 'People assigned to devices, by provisioning state (read from Postgres at scrape time)', 'state', ASSIGNMENT_STATES, counts.assignments);
   for (const operation of PROVISIONING_JOB_NAMES) {
     for (const outcome of JOB_OUTCOMES) metrics.jobs.inc({ operation, outcome }, 0);
     metrics.retries.inc({ operation }, 0);
   }
   metrics.authFailures.inc(0);
   return metrics;
+}
+
+/** A gauge of row counts by one label, read when Prometheus scrapes; every known value is always present. */
+function countsGauge(registry: Registry, name: string, help: string, label: string, values: readonly string[], read: () => Promise<Record<string, number>>): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    async collect() {
+      try {
+        const counts = await read();
+        for (const value of values) this.set({ [label]: value }, counts[value] ?? 0);
+      } catch {
+        // Postgres unreachable: keep the last values; readiness reports the outage.
+      }
+    },
+  });
 }
 
 export type ProvisionerMetrics = ReturnType<typeof createProvisionerMetrics>;

@@ -2,7 +2,6 @@ import type { Router } from 'express';
 import { API_PREFIX, type ApiContext } from '../context.js';
 import { jsonBody } from '../body.js';
 import { notFound } from '../errors.js';
-import { revoke } from './event-push.js';
 import { createDeviceSchema, deviceIdParam, parse, updateDeviceSchema } from '../validation.js';
 
 /** Managed devices: where they are and how to log in. Passwords go in and never come out. */
@@ -52,8 +51,8 @@ export function registerDeviceRoutes(router: Router, { desired, jobs, edgeCreden
     // A device hikhub no longer manages keeps no credential at the ingest edge: revoke first, so a
     // failure here leaves the device in place for a retry rather than credentials nobody knows of.
     const credentials = await desired.eventPushCredentials(id);
-    await revoke(edgeCredentials, { token: credentials.token, digestUsername: credentials.digestUsername });
-    await revoke(edgeCredentials, { token: credentials.configuredToken, digestUsername: credentials.configuredDigestUsername });
+    await edgeCredentials.revoke({ token: credentials.token, digestUsername: credentials.digestUsername });
+    await edgeCredentials.revoke({ token: credentials.configuredToken, digestUsername: credentials.configuredDigestUsername });
     if (!(await desired.deleteDevice(id))) throw notFound(`device ${id} not found`);
     res.status(204).end();
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
-import { createPathToken, type EdgeCredentialStore } from '../../../libs/edge-auth/credential-store.js';
+import { createPathToken } from '../../../libs/edge-auth/credential-store.js';
 import { API_PREFIX, type ApiContext } from '../context.js';
 import { jsonBody } from '../body.js';
 import { badRequest, notFound } from '../errors.js';
@@ -35,16 +35,16 @@ export function registerEventPushRoutes(router: Router, { desired, jobs, edgeCre
     try {
       device = await desired.setEventPush(id, url, token, digest);
     } catch (error) {
-      await revoke(edgeCredentials, { token, digestUsername: digest?.username ?? null });
+      await edgeCredentials.revoke({ token, digestUsername: digest?.username ?? null });
       throw error;
     }
     if (!device) {
-      await revoke(edgeCredentials, { token, digestUsername: digest?.username ?? null });
+      await edgeCredentials.revoke({ token, digestUsername: digest?.username ?? null });
       throw notFound(`device ${id} not found`);
     }
     // What the device holds now stays valid until the provisioner has written the new settings
     // (it revokes them then); a previous request's credentials that never reached the device go now.
-    await revoke(edgeCredentials, {
+    await edgeCredentials.revoke({
       token: previous.token !== previous.configuredToken ? previous.token : null,
       digestUsername: previous.digestUsername !== previous.configuredDigestUsername ? previous.digestUsername : null,
     });
@@ -60,11 +60,6 @@ export function registerEventPushRoutes(router: Router, { desired, jobs, edgeCre
  */
 const pushUsername = (deviceId: string): string => `hikhub-${deviceId.replaceAll('-', '').slice(-12)}-${randomBytes(2).toString('hex')}`;
 
-/** Take push credentials off the ingest edge. */
-export async function revoke(store: EdgeCredentialStore, credentials: { token: string | null; digestUsername: string | null }): Promise<void> {
-  if (credentials.token) await store.revokePathToken(credentials.token);
-  if (credentials.digestUsername) await store.removeDigestCredential(credentials.digestUsername);
-}
 
 /** 16 letters and digits (~95 bits): fits the password fields of device firmware. */
 function createPushPassword(): string {

@@ -61,8 +61,7 @@ export function createDeviceHandlers({ desired, edgeCredentials, jobs, runDevice
           });
           // The device holds the new credentials now: the ones it had before stop working at the edge.
           const superseded = await desired.recordEventPushConfigured(device.id, result.slotId, { token: device.eventPushToken, digestUsername: device.eventPushAuth?.username ?? null });
-          if (superseded?.token) await edgeCredentials.revokePathToken(superseded.token);
-          if (superseded?.digestUsername) await edgeCredentials.removeDigestCredential(superseded.digestUsername);
+          if (superseded) await edgeCredentials.revoke(superseded);
           return result;
         },
       }),
