@@ -76,6 +76,9 @@ describe.skipIf(!haveFixtures)('end to end: every fixture through ingest → Red
       PROVISIONER_METRICS_PORT: String(ports.provisionerMetrics),
       RECONCILE_INTERVAL_MS: '0',
       ARCHIVER_CONCURRENCY: '16',
+      // Every capture here comes from 127.0.0.1 as fast as the box sends: three devices' streams at once,
+      // far past one device's rate. The per-address limit is tested on its own (edge-rate-limit.test.ts).
+      INGEST_RATE_PER_ADDRESS: '0',
     });
     await system.waitReady(`http://127.0.0.1:${ports.ingest}/readyz`);
     await system.waitReady(`http://127.0.0.1:${ports.archiverMetrics}/readyz`);
@@ -125,7 +128,8 @@ describe.skipIf(!haveFixtures)('end to end: every fixture through ingest → Red
             return statusCode;
           }),
         );
-        expect(statuses.every((status) => status === 200), name).toBe(true);
+        const byStatus = Object.fromEntries([...new Set(statuses)].map((status) => [status, statuses.filter((s) => s === status).length]));
+        expect(byStatus, name).toEqual({ 200: statuses.length });
       }
     } finally {
       await pool.close();
