@@ -56,7 +56,8 @@ export function createContractWorker(
       const name = job.name as JobName;
       const definition = jobCatalog[name];
       const handler = handlers[name];
-      if (!definition || !handler) throw new UnrecoverableError(`no handler for job ${job.name}`);
+      // A job name this build does not know comes from a newer build during a rolling upgrade: leave it for a newer worker.
+      if (!definition || !handler) throw new NewerPayloadError(`no handler for job ${job.name} in this build; leaving it for a newer worker`);
       const parsed = definition.schema.safeParse(job.data);
       if (!parsed.success) {
         // During a rolling upgrade an older worker may see a newer payload: leave it (retry later) for a newer worker.

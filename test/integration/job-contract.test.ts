@@ -69,6 +69,11 @@ describe('the job contract', () => {
       const newer = await queue.add('event.archive', { ...validEnvelope(), v: 2 }, { attempts: 5, backoff: { type: 'full-jitter', delay: 60_000 } });
       await waitFor(async () => (await queue.getJobState(newer.id!)) === 'delayed', 10_000, `job ${newer.id} to be delayed`);
       expect((await queue.getJob(newer.id!))?.failedReason).toMatch(/newer than this worker/);
+
+      // So does a job this build has no name for (a newer build added it to the contract).
+      const unknown = await queue.add('event.from-a-newer-build', { v: 1 }, { attempts: 5, backoff: { type: 'full-jitter', delay: 60_000 } });
+      await waitFor(async () => (await queue.getJobState(unknown.id!)) === 'delayed', 10_000, `job ${unknown.id} to be delayed`);
+      expect((await queue.getJob(unknown.id!))?.failedReason).toMatch(/leaving it for a newer worker/);
     } finally {
       await worker.close();
       await events.close();
