@@ -7,6 +7,7 @@ import pg from 'pg';
 import { TEST_POSTGRES_URL } from '../test/helpers/database.js';
 import { PrivateRedis } from '../test/helpers/redis-server.js';
 import { benchArchiverThroughput, type ArchiverThroughputResult } from './archiver-throughput.js';
+import { benchEventsApi, type EventsApiResult } from './events-api.js';
 import { benchIngestDigest, type IngestDigestResult } from './ingest-digest.js';
 import { benchProvisioning, type ProvisioningBenchResult } from './provisioning.js';
 import { benchIngestVsFloor, type IngestFloorResult } from './ingest-floor.js';
@@ -24,7 +25,7 @@ import { fmt, formatTable, progress, Resources, type LoadScenarioOptions } from 
  *   npm run bench -- --only memory,ingest --duration 3 --events 1000
  */
 
-const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest', 'provisioning'] as const;
+const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest', 'provisioning', 'events-api'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: args } = parseArgs({
@@ -41,6 +42,8 @@ const { values: args } = parseArgs({
     people: { type: 'string', default: '1000' },
     devices: { type: 'string', default: '10' },
     'latency-ms': { type: 'string', default: '20' },
+    'archive-events': { type: 'string', default: '1000000' },
+    'api-requests': { type: 'string', default: '400' },
   },
 });
 
@@ -70,6 +73,7 @@ interface Results {
   digest?: IngestDigestResult;
   provisioning?: ProvisioningBenchResult;
   archiver?: ArchiverThroughputResult[];
+  eventsApi?: EventsApiResult;
 }
 
 const resources = new Resources();
@@ -160,6 +164,10 @@ async function main(): Promise<Results> {
 
   if (selected.has('provisioning')) {
     results.provisioning = await benchProvisioning({ resources, people: Number(args.people), devices: Number(args.devices), latencyMs: Number(args['latency-ms']) });
+  }
+
+  if (selected.has('events-api')) {
+    results.eventsApi = await benchEventsApi({ resources, events: Number(args['archive-events']), requests: Number(args['api-requests']) });
   }
 
   if (selected.has('archiver')) {
@@ -271,6 +279,19 @@ function report(results: Results): string {
         ],
       ),
       `   overhead per ISAPI call (per device): ${r.overheadPerCallMs.toFixed(1)} ms; enqueueing ${r.people * r.devices} jobs took ${r.enqueueSeconds.toFixed(1)} s (inside the hikhub time)`,
+    );
+  }
+
+  if (results.eventsApi) {
+    const r = results.eventsApi;
+    out.push(
+      '',
+      `6. Events API — GET /api/v1/events on ${fmt.int(r.events)} events (${r.devices} devices, ${r.days} days, analysed; seeded in ${r.seedSeconds.toFixed(0)} s), one request at a time over loopback HTTP`,
+      '',
+      formatTable(
+        ['request', 'n', 'p50 ms', 'p99 ms', 'p50 × baseline'],
+        [r.baseline, ...r.rows].map((row) => [row.what, String(row.requests), fmt.ms(row.p50Ms), fmt.ms(row.p99Ms), fmt.ratio(row.ratio)]),
+      ),
     );
   }
 

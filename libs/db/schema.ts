@@ -76,6 +76,9 @@ export interface QuarantinedEventsTable {
   body_bytes: number;
   body_sha256: string;
   reprocessed_at: Timestamp | null;
+  /** What the last re-run led to (migration 0005). */
+  reprocess_outcome: Generated<'archived' | 'duplicate' | 'heartbeat' | 'still_failing' | null>;
+  reprocess_requested_at: Generated<Date | null>;
 }
 
 export type ManagedDeviceStatus = 'pending' | 'online' | 'unreachable' | 'auth_failed' | 'error';

@@ -1,10 +1,28 @@
+import { z } from 'zod';
 import { RAW_EVENT_VERSION, rawEventV1Schema } from './raw-event.js';
 import { FULL_JITTER_BACKOFF } from './backoff.js';
 import type { JobDefinition } from './definition.js';
 
 export const EVENTS_QUEUE = 'events';
 
-/** Jobs on the events queue: one per POST a device made. */
+export const REPROCESS_QUARANTINED_VERSION = 1;
+
+/** Re-run a quarantined payload through the archiver's parser (after a parser fix): the row's id only; bytes stay on disk. */
+export const reprocessQuarantinedV1Schema = z.object({
+  v: z.literal(REPROCESS_QUARANTINED_VERSION),
+  quarantineId: z.uuid(),
+});
+
+/**
+ * Below every live event: event.archive jobs carry no priority and BullMQ takes those first, so
+ * re-running a large quarantine never delays what devices are sending now.
+ */
+export const REPROCESS_PRIORITY = 100;
+
+/** One job per quarantined row (`reprocess__<id>`), so asking twice while it waits queues it once. */
+export const reprocessJobId = (quarantineId: string) => `reprocess__${quarantineId}`;
+
+/** Jobs on the events queue: one per POST a device made, and re-runs of quarantined payloads. */
 export const eventJobs = {
   'event.archive': {
     queue: EVENTS_QUEUE,
@@ -18,5 +36,18 @@ export const eventJobs = {
       removeOnFail: { count: 10_000 },
     },
     backoff: { baseMs: 1_000, capMs: 5 * 60_000 },
+  },
+  'event.reprocess-quarantined': {
+    queue: EVENTS_QUEUE,
+    version: REPROCESS_QUARANTINED_VERSION,
+    schema: reprocessQuarantinedV1Schema,
+    options: {
+      attempts: 10,
+      priority: REPROCESS_PRIORITY,
+      backoff: { type: FULL_JITTER_BACKOFF, delay: 1_000 },
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { count: 10_000 },
+    },
+    backoff: { baseMs: 1_000, capMs: 60_000 },
   },
 } as const satisfies Record<string, JobDefinition>;

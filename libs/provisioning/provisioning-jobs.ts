@@ -1,6 +1,7 @@
 import type { Job, JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { addJob } from '../jobs/queues.js';
+import { deviceJobCounts, type JobCounts } from './device-job-counts.js';
 import { PROVISIONING_PAYLOAD_VERSION, PROVISIONING_QUEUE, provisioningJobId, type ProvisioningJobName } from '../jobs/provisioning.js';
 
 export type ProvisioningSubject = { deviceId: string; employeeNo?: string; cardNo?: string };
@@ -48,6 +49,11 @@ export class ProvisioningJobs {
     if (queue.name !== PROVISIONING_QUEUE) throw new Error(`ProvisioningJobs needs the ${PROVISIONING_QUEUE} queue`);
     this.backlog = new DeviceBacklog(options.redis, `${options.prefix}:${PROVISIONING_QUEUE}:device-backlog`);
     this.index = new DeviceJobIndex(options.redis, `${options.prefix}:${PROVISIONING_QUEUE}:device-jobs`);
+  }
+
+  /** Jobs per device by state (waiting, active, delayed, failed), from the per-device index. */
+  async countsByDevice(deviceIds: string[]): Promise<Map<string, JobCounts>> {
+    return deviceJobCounts(this.queue, this.options.redis, (deviceId) => this.index.keyOf(deviceId), deviceIds);
   }
 
   /** Index a job under its device (the worker calls this for jobs it did not add, e.g. scheduled reconciles). */
@@ -231,23 +237,23 @@ class DeviceJobIndex {
     private readonly prefix: string,
   ) {}
 
-  private key(deviceId: string): string {
+  keyOf(deviceId: string): string {
     return `${this.prefix}:${deviceId}`;
   }
 
   async add(deviceId: string, jobId: string): Promise<void> {
     await this.redis
       .multi()
-      .zadd(this.key(deviceId), Date.now(), jobId)
-      .zremrangebyrank(this.key(deviceId), 0, -(DeviceJobIndex.MAX_PER_DEVICE + 1))
+      .zadd(this.keyOf(deviceId), Date.now(), jobId)
+      .zremrangebyrank(this.keyOf(deviceId), 0, -(DeviceJobIndex.MAX_PER_DEVICE + 1))
       .exec();
   }
 
   async recent(deviceId: string, offset: number, count: number): Promise<string[]> {
-    return this.redis.zrevrange(this.key(deviceId), offset, offset + count - 1);
+    return this.redis.zrevrange(this.keyOf(deviceId), offset, offset + count - 1);
   }
 
   async forget(deviceId: string, jobIds: string[]): Promise<void> {
-    await this.redis.zrem(this.key(deviceId), ...jobIds);
+    await this.redis.zrem(this.keyOf(deviceId), ...jobIds);
   }
 }

@@ -7,6 +7,7 @@ import { createDb, ensureDatabaseExists, isDatabaseReady } from '../../libs/db/d
 import { assertMigrated, migrateToLatest } from '../../libs/db/migrator.js';
 import { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
 import { closeServer, startOpsServer } from '../../libs/http/ops-server.js';
+import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { PROVISIONING_QUEUE } from '../../libs/jobs/provisioning.js';
 import { createQueue } from '../../libs/jobs/queues.js';
 import type { RunningService } from '../../libs/lifecycle/run-services.js';
@@ -17,6 +18,9 @@ import { ProvisioningJobs } from '../../libs/provisioning/provisioning-jobs.js';
 import { createProducerConnection, isRedisReady, waitUntilReady } from '../../libs/redis/connection.js';
 import { redactUrl } from '../../libs/config/redact-url.js';
 import { createApiApp } from './app.js';
+import { EventStreamHub } from './archive/event-stream.js';
+import { createHttpsDetector } from './auth.js';
+import { SessionSigner } from './session.js';
 import { createApiMetrics } from './metrics.js';
 
 export interface RunningApi extends RunningService {
@@ -44,6 +48,10 @@ export async function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi>
   const registry = createRegistry('api');
   const redis = createProducerConnection(env.REDIS_URL, 'hikhub-api', logger);
   const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);
+  const eventsQueue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
+  const metrics = createApiMetrics(registry);
+  const eventStream = new EventStreamHub({ databaseUrl: env.DATABASE_URL, db, logger, metrics });
+  eventStream.start();
   // Serve even when Redis is down at boot: reads work, changes answer 500 and /readyz says why.
   if (!(await waitUntilReady(redis, 5_000))) logger.error({ redis: redactUrl(env.REDIS_URL) }, 'redis not reachable yet');
 
@@ -52,9 +60,15 @@ export async function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi>
   const app = createApiApp({
     logger,
     registry,
-    metrics: createApiMetrics(registry),
+    metrics,
     ready,
     adminToken,
+    sessions: new SessionSigner(adminToken),
+    isHttps: createHttpsDetector(env.TRUSTED_PROXIES),
+    archive: db,
+    dataDir: env.DATA_DIR,
+    eventsQueue,
+    eventStream,
     desired,
     jobs: new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX }),
     edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX, { realm: env.INGEST_DIGEST_REALM }),
@@ -64,6 +78,8 @@ export async function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi>
   const server = http.createServer({ headersTimeout: 20_000, requestTimeout: 60_000 }, app);
   server.keepAliveTimeout = 5_000;
   const releaseConnections = async () => {
+    await eventStream.close();
+    await eventsQueue.close();
     await queue.close();
     await redis.quit().catch(() => redis.disconnect());
     await db.destroy();
@@ -94,6 +110,8 @@ export async function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi>
     },
     stop: async () => {
       draining = true;
+      // Live streams never end by themselves: close them first, or the server would wait on them.
+      await eventStream.close();
       await closeServer(server);
       await releaseConnections();
       await ops.close();

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -17,6 +17,26 @@ export function createApiMetrics(registry: Registry) {
       help: 'Time from request to the end of the answer, by method and route template',
       labelNames: ['method', 'route'] as const,
       buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [registry],
+    }),
+    eventStreamClients: new Gauge({
+      name: 'hikhub_api_event_stream_clients',
+      help: 'Open live event streams (GET /api/v1/events/stream) on this process',
+      registers: [registry],
+    }),
+    eventStreamDropped: new Counter({
+      name: 'hikhub_api_event_stream_dropped_total',
+      help: 'Live event streams closed because the client read too slowly (its buffer passed the limit)',
+      registers: [registry],
+    }),
+    eventStreamListening: new Gauge({
+      name: 'hikhub_api_event_stream_listening',
+      help: '1 while the Postgres connection that LISTENs for archived events is up, else 0',
+      registers: [registry],
+    }),
+    eventStreamReconnects: new Counter({
+      name: 'hikhub_api_event_stream_reconnects_total',
+      help: 'Times the LISTEN connection for archived events was lost or refused and opened again',
       registers: [registry],
     }),
   };

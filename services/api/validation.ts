@@ -119,6 +119,14 @@ export const devicePeopleSchema = z.strictObject({
 export const listPeopleQuerySchema = z.strictObject({
   after: employeeNoSchema.optional(),
   limit: z.coerce.number().int('expected an integer').min(1, 'expected 1–1000').max(1000, 'expected 1–1000').default(100),
+  /** `devices`: each person carries their per-device assignments, as GET /people/{employeeNo} does. */
+  include: z.enum(['devices'], { error: 'expected devices' }).optional(),
+});
+
+export const personDevicesSchema = z.strictObject({
+  deviceIds: z
+    .array(deviceIdSchema.transform((id) => id.toLowerCase()))
+    .max(10_000, 'at most 10000 devices'),
 });
 
 export const configureEventsSchema = z.strictObject({

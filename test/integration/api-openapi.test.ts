@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createApiApp, type ApiAppOptions } from '../../services/api/app.js';
 import { createApiMetrics } from '../../services/api/metrics.js';
+import { SessionSigner } from '../../services/api/session.js';
 
 /**
  * services/api/openapi.yaml is YAML for people and tools; this test reads just enough of it
@@ -54,7 +55,7 @@ function expressRoutes(app: express.Express): string[] {
       if (layer.route) {
         const paths: string[] = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
         for (const path of paths) {
-          for (const method of Object.keys(layer.route.methods)) found.push(`${method.toUpperCase()} ${path.replace(/:(\w+)/g, '{$1}')}`);
+          for (const method of Object.keys(layer.route.methods)) found.push(`${method.toUpperCase()} ${path.replace(/[:*](\w+)/g, '{$1}')}`);
         }
       } else if (layer.handle?.stack) {
         expect(layer.rawPath ?? '/').toBe('/');
@@ -81,6 +82,12 @@ describe('openapi.yaml', async () => {
     jobs: unused,
     edgeCredentials: unused,
     eventPushBaseUrl: undefined,
+    archive: unused,
+    dataDir: '/nonexistent',
+    eventsQueue: unused,
+    eventStream: unused,
+    sessions: new SessionSigner('x'.repeat(32)),
+    isHttps: () => false,
   };
   const app = createApiApp(options);
 
@@ -93,7 +100,7 @@ describe('openapi.yaml', async () => {
   it('declares 401 on every authenticated operation and 400 wherever a request has a body', () => {
     for (const operation of operations) {
       const text = operation.lines.join('\n');
-      if (operation.key.includes(' /api/')) expect([operation.key, text.includes("'401'")]).toEqual([operation.key, true]);
+      if (/ \/(api|faces)\//.test(operation.key)) expect([operation.key, text.includes("'401'")]).toEqual([operation.key, true]);
       else expect([operation.key, text.includes('security: []')]).toEqual([operation.key, true]);
       if (text.includes('requestBody:')) expect([operation.key, text.includes("'400'")]).toEqual([operation.key, true]);
     }

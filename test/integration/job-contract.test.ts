@@ -29,7 +29,7 @@ describe('the job contract', () => {
 
   it('refuses to start a worker with a missing or unknown handler', () => {
     expect(() => assertHandlersComplete(EVENTS_QUEUE, {})).toThrow(/missing event\.archive/);
-    expect(() => assertHandlersComplete(EVENTS_QUEUE, { 'event.archive': async () => {}, 'event.other': async () => {} })).toThrow(/unknown event\.other/);
+    expect(() => assertHandlersComplete(EVENTS_QUEUE, { 'event.archive': async () => {}, 'event.reprocess-quarantined': async () => {}, 'event.other': async () => {} })).toThrow(/unknown event\.other/);
     expect(() => createContractWorker(EVENTS_QUEUE, {}, { connection: new Redis(TEST_REDIS_URL, { lazyConnect: true }), prefix })).toThrow(/missing/);
   });
 
@@ -56,7 +56,7 @@ describe('the job contract', () => {
     const events = new QueueEvents(EVENTS_QUEUE, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix });
     await events.waitUntilReady();
     let ran = false;
-    const worker = createContractWorker(EVENTS_QUEUE, { 'event.archive': async () => void (ran = true) }, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix });
+    const worker = createContractWorker(EVENTS_QUEUE, { 'event.archive': async () => void (ran = true), 'event.reprocess-quarantined': async () => {} }, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix });
     try {
       // A producer that bypasses addJob (an old build, a hand-made job) cannot get bad data past the worker.
       const job = await queue.add('event.archive', { v: 1, id: 'nope' }, { attempts: 5 });

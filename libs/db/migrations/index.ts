@@ -3,6 +3,7 @@ import * as eventArchive from './0001_event_archive.js';
 import * as provisioning from './0002_provisioning.js';
 import * as deviceDoors from './0003_device_doors.js';
 import * as eventPushDigest from './0004_event_push_digest.js';
+import * as eventsApi from './0005_events_api.js';
 
 /**
  * Every migration, in order, listed by hand: compiled output needs no directory scan, and a
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002_provisioning': provisioning,
   '0003_device_doors': deviceDoors,
   '0004_event_push_digest': eventPushDigest,
+  '0005_events_api': eventsApi,
 };

@@ -17,7 +17,9 @@ export function registerDeviceRoutes(router: Router, { desired, jobs, edgeCreden
   });
 
   router.get(base, async (_req, res) => {
-    res.json({ devices: await desired.listDevices() });
+    const devices = await desired.listDevices();
+    const counts = await jobs.countsByDevice(devices.map((device) => device.id));
+    res.json({ devices: devices.map((device) => ({ ...device, jobCounts: counts.get(device.id) ?? { waiting: 0, active: 0, delayed: 0, failed: 0 } })) });
   });
 
   router.get(`${base}/:id`, async (req, res) => {

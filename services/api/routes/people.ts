@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { API_PREFIX, type ApiContext } from '../context.js';
 import { jsonBody } from '../body.js';
 import { badRequest, notFound } from '../errors.js';
+import { assignmentsOfPeople } from '../person-devices.js';
 import { createPersonSchema, employeeNoParam, listPeopleQuerySchema, parse, updatePersonSchema } from '../validation.js';
 
 /** People and their cards. A change fans out as one job per device the person is assigned to. */
@@ -15,11 +16,14 @@ export function registerPeopleRoutes(router: Router, { desired, jobs }: ApiConte
   });
 
   router.get(base, async (req, res) => {
-    const { after, limit } = parse(listPeopleQuerySchema, req.query, 'query');
+    const { after, limit, include } = parse(listPeopleQuerySchema, req.query, 'query');
     // One extra row tells whether another page exists.
     const page = await desired.listPeople({ after, limit: limit + 1 });
     const people = page.slice(0, limit);
-    res.json({ people, nextAfter: page.length > limit ? (people.at(-1)?.employeeNo ?? null) : null });
+    const nextAfter = page.length > limit ? (people.at(-1)?.employeeNo ?? null) : null;
+    if (include !== 'devices') return void res.json({ people, nextAfter });
+    const devices = await assignmentsOfPeople(desired, people.map((person) => person.employeeNo));
+    res.json({ people: people.map((person) => ({ ...person, devices: devices.get(person.employeeNo) ?? [] })), nextAfter });
   });
 
   router.get(`${base}/:employeeNo`, async (req, res) => {
