@@ -129,6 +129,8 @@ export const archiverEnvSchema = commonEnvSchema.extend({
   /** How long a job's lock lives without renewal; a crashed archiver's job is re-run after about this long. */
   ARCHIVER_LOCK_DURATION_MS: z.coerce.number().int().min(100).default(30_000),
   ARCHIVER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /** A device that posted nothing (event or heartbeat) for this long counts as silent in hikhub_archiver_devices. */
+  DEVICE_SILENT_AFTER_SECONDS: z.coerce.number().int().min(1).default(600),
 });
 
 export const migrateEnvSchema = commonEnvSchema.pick({ NODE_ENV: true, LOG_LEVEL: true }).extend({
@@ -183,6 +185,8 @@ export const apiEnvSchema = commonEnvSchema.extend({
   PROVISIONING_ATTEMPTS: provisionerEnvSchema.shape.PROVISIONING_ATTEMPTS,
   /** Per-device Digest credentials for event push are registered for the ingest's realm. */
   INGEST_DIGEST_REALM: ingestEnvSchema.shape.INGEST_DIGEST_REALM,
+  /** Proxies whose X-Forwarded-Proto is believed: the console's session cookie is marked Secure when they say https. */
+  TRUSTED_PROXIES: ingestEnvSchema.shape.TRUSTED_PROXIES,
 });
 
 export type CommonEnv = z.infer<typeof commonEnvSchema>;

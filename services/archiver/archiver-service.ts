@@ -14,9 +14,12 @@ import { createDeviceRegistry } from './device-registry.js';
 import { createLoggedMarker } from './event-repository.js';
 import { createArchiverMetrics } from './metrics.js';
 import { registerQueueDepth } from '../../libs/metrics/queue-depth.js';
+import { registerRedisMemory } from '../../libs/metrics/redis-memory.js';
+import { registerDeviceActivity } from './device-activity.js';
 import { createPictureStore } from './picture-store.js';
 import { createOrphanBodySweeper } from './orphan-bodies.js';
 import { createQuarantine } from './quarantine.js';
+import { createReprocessHandler, createRequarantine } from './reprocess-quarantined.js';
 
 export interface RunningArchiver extends RunningService {
   metricsPort: number;
@@ -33,11 +36,13 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
   const redis = createWorkerConnection(env.REDIS_URL, 'hikhub-archiver', logger);
   const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
   registerQueueDepth(registry, [queue]);
+  registerRedisMemory(registry, redis);
+  registerDeviceActivity(registry, db, env.DEVICE_SILENT_AFTER_SECONDS);
 
   const devices = createDeviceRegistry(db, logger);
   const logs = createDailyLogs(env.DATA_DIR);
   devices.start();
-  const archiveEvent = createArchiveHandler({
+  const archiveDependencies = {
     db,
     redis,
     devices,
@@ -49,11 +54,21 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
     logger,
     archiveHeartbeats: env.ARCHIVE_HEARTBEATS,
     defaultTimeZone: env.DEVICE_TIME_ZONE,
+  };
+  const archiveEvent = createArchiveHandler(archiveDependencies);
+  // A re-run goes through the same handler; only a renewed parse failure lands on its existing quarantine row.
+  const reprocessQuarantined = createReprocessHandler({
+    db,
+    redis,
+    prefix: env.QUEUE_PREFIX,
+    dataDir: env.DATA_DIR,
+    logger,
+    archiveEvent: createArchiveHandler({ ...archiveDependencies, quarantine: createRequarantine(db) }),
   });
 
   const worker = createContractWorker(
     EVENTS_QUEUE,
-    { 'event.archive': archiveEvent },
+    { 'event.archive': archiveEvent, 'event.reprocess-quarantined': reprocessQuarantined },
     {
       connection: createWorkerConnection(env.REDIS_URL, 'hikhub-archiver-worker', logger),
       prefix: env.QUEUE_PREFIX,

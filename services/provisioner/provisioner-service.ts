@@ -9,6 +9,7 @@ import { createContractWorker, createQueue } from '../../libs/jobs/queues.js';
 import type { RunningService } from '../../libs/lifecycle/run-services.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { registerQueueDepth } from '../../libs/metrics/queue-depth.js';
+import { registerRedisMemory } from '../../libs/metrics/redis-memory.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
 import { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
 import { DesiredState } from '../../libs/provisioning/desired-state.js';
@@ -43,6 +44,7 @@ export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Pro
   const redis = createProducerConnection(env.REDIS_URL, 'hikhub-provisioner', logger);
   const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);
   registerQueueDepth(registry, [queue]);
+  registerRedisMemory(registry, redis);
   const jobs = new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX });
 
   const sessions = new DeviceSessions(
