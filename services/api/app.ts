@@ -3,7 +3,8 @@ import type { Registry } from 'prom-client';
 import { handleOpsRequest, type ReadinessCheck } from '../../libs/http/ops-server.js';
 import { uuidV7 } from '../../libs/ids/uuid-v7.js';
 import type { Logger } from '../../libs/logger/logger.js';
-import { requireAdminToken } from './auth.js';
+import { requireAdminAuth } from './auth.js';
+import { consoleHandler } from './console-routes.js';
 import type { ApiContext } from './context.js';
 import { createErrorHandler, unknownRoute } from './errors.js';
 import { measureRequests, type ApiMetrics } from './metrics.js';
@@ -13,6 +14,12 @@ import { registerEventPushRoutes } from './routes/event-push.js';
 import { registerFaceRoutes } from './routes/faces.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerPeopleRoutes } from './routes/people.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerObservedDeviceRoutes } from './routes/observed-devices.js';
+import { registerPersonDeviceRoutes } from './routes/person-devices.js';
+import { registerPictureRoutes } from './routes/pictures.js';
+import { registerQuarantineRoutes } from './routes/quarantine.js';
+import { registerSessionRoutes } from './routes/session.js';
 
 export interface ApiAppOptions extends ApiContext {
   logger: Logger;
@@ -49,8 +56,10 @@ export function createApiApp(options: ApiAppOptions): express.Express {
   app.get('/healthz', probe);
   app.get('/readyz', probe);
 
-  // Authentication comes before routing: without a token, even an unknown path answers 401.
-  app.use('/api', requireAdminToken(options.adminToken));
+  // The web console's static files (no data in them, so no token); its data comes through /api.
+  app.use(consoleHandler());
+  // Authentication comes before routing: without a token or session, even an unknown path answers 401.
+  app.use(['/api', '/faces'], requireAdminAuth(options.adminToken, options.sessions));
   app.use(apiRouter(options));
   app.use(unknownRoute);
   app.use(createErrorHandler(options.logger));
@@ -59,7 +68,10 @@ export function createApiApp(options: ApiAppOptions): express.Express {
 
 export function apiRouter(context: ApiContext): express.Router {
   const router = express.Router();
-  for (const register of [registerDeviceRoutes, registerDevicePeopleRoutes, registerEventPushRoutes, registerPeopleRoutes, registerFaceRoutes, registerJobRoutes]) {
+  for (const register of [
+    registerSessionRoutes, registerDeviceRoutes, registerDevicePeopleRoutes, registerEventPushRoutes, registerPeopleRoutes, registerPersonDeviceRoutes,
+    registerFaceRoutes, registerJobRoutes, registerEventRoutes, registerObservedDeviceRoutes, registerQuarantineRoutes, registerPictureRoutes,
+  ]) {
     register(router, context);
   }
   return router;
