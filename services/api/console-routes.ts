@@ -113,6 +113,7 @@ export function consoleHandler(directory = consoleDirectory()): RequestHandler {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     const file = PAGE_PATHS.test(req.path) ? index : files.get(req.path);
     if (!file) return next();
+    res.locals.metricsRoute = 'console';
     res.set({ ...securityHeaders, 'content-type': file.contentType, etag: file.etag });
     if (req.headers['if-none-match'] === file.etag) {
       res.status(304).end();

@@ -45,15 +45,17 @@ export function createApiMetrics(registry: Registry) {
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
 
 /**
- * Labels are bounded: the route is express's template (`/api/v1/devices/:id`, never an id) and
- * requests that matched no route share one label.
+ * Labels are bounded: the route is express's template (`/api/v1/devices/:id`, never an id), the
+ * console's static files share `console` (set by their handler in res.locals.metricsRoute), and
+ * requests that matched nothing share one label.
  */
 export function measureRequests(metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
       const method = METHODS.has(req.method) ? req.method : 'OTHER';
-      const route = typeof req.route?.path === 'string' ? req.route.path : res.statusCode === 401 ? 'unauthenticated' : 'unmatched';
+      const route =
+        typeof req.route?.path === 'string' ? req.route.path : typeof res.locals.metricsRoute === 'string' ? res.locals.metricsRoute : res.statusCode === 401 ? 'unauthenticated' : 'unmatched';
       metrics.requests.inc({ method, route, status_class: `${Math.floor(res.statusCode / 100)}xx` });
       metrics.requestDuration.observe({ method, route }, Number(process.hrtime.bigint() - started) / 1e9);
     });

@@ -47,6 +47,8 @@ describe('console static files', () => {
       expect([path, response.status, response.headers.get('etag')]).toEqual([path, 200, first.headers.get('etag')]);
       expect(await response.text()).toBe(html);
     }
+    // Console files are counted under one bounded route label, apart from real 404s.
+    expect(await t.metrics()).toMatch(/hikhub_api_requests_total\{method="GET",route="console",status_class="2xx"[^}]*\} 8\n/);
   });
 
   it('serves modules with an ETag and answers 304 when unchanged', async () => {

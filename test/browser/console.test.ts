@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,20 +65,8 @@ describe('the web console in Chromium', () => {
   let graceEventId = '';
   let graceDeviceTime = '';
 
-  // Our own token (startSystem's stays inside its client): the browser signs in with it, the test calls the API with it.
-  const adminToken = `console-admin-${randomBytes(16).toString('hex')}`;
-
   const consoleUrl = (pathname = '/') => `http://127.0.0.1:${system!.ports.api}${pathname}`;
-
-  async function adminApi(method: string, pathname: string, json?: unknown): Promise<{ status: number; body: any }> {
-    const response = await fetch(consoleUrl(pathname), {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: json === undefined ? undefined : JSON.stringify(json),
-    });
-    const text = await response.text();
-    return { status: response.status, body: response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
-  }
+  const adminApi = (method: string, pathname: string, json?: unknown) => system!.api(method, pathname, json === undefined ? {} : { json });
 
   async function postToIngest(body: Buffer | string, contentType: string): Promise<void> {
     const response = await fetch(`http://127.0.0.1:${system!.ports.ingest}/hikvision/events`, { method: 'POST', headers: { 'content-type': contentType }, body });
@@ -101,7 +88,7 @@ describe('the web console in Chromium', () => {
   beforeAll(async () => {
     terminal = await startSimulatedTerminal({ serialNumber: 'DS-K1T671MF20240115V030215ENCONSOLE1', deviceName: 'Front door' });
     sideGate = await startSimulatedTerminal({ serialNumber: 'DS-K1T671MF20240115V030215ENCONSOLE2', deviceName: 'Side gate' });
-    system = await startSystem('console_browser', { ADMIN_TOKEN: adminToken });
+    system = await startSystem('console_browser');
     browser = await launchChromium();
     context = await browser.newContext({ viewport: LAPTOP, timezoneId: 'Europe/Paris', locale: 'en-GB' });
     page = await context.newPage();
@@ -128,7 +115,7 @@ describe('the web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('not the admin token');
 
-    await token.fill(adminToken);
+    await token.fill(system!.adminToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
 

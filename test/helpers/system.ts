@@ -18,7 +18,7 @@ export interface ApiAnswer {
  */
 export async function startSystem(label: string, env: Record<string, string> = {}) {
   const isolation = await createIsolation(label);
-  const adminToken = `e2e-admin-${randomBytes(16).toString('hex')}`;
+  const adminToken = env.ADMIN_TOKEN ?? `e2e-admin-${randomBytes(16).toString('hex')}`;
   const ports: SystemPorts = {
     ingest: await freePort(),
     ingestMetrics: await freePort(),
@@ -81,6 +81,7 @@ export async function startSystem(label: string, env: Record<string, string> = {
   return {
     process: system,
     ports,
+    adminToken,
     databaseUrl: isolation.databaseUrl,
     prefix: isolation.prefix,
     api,

@@ -11,6 +11,8 @@ import { Empty, ErrorNotice, Loading } from '../components/states.js';
 
 const PAGE_SIZE = 50;
 const FRESH_MS = 4000;
+/** A feed left open for days must not grow without end: past this, the oldest rows leave the view. */
+const MAX_FEED_ROWS = 1000;
 
 const STREAM_LABELS = {
   live: ['live', 'New events appear here as devices send them'],
@@ -60,7 +62,12 @@ export function LivePage({ search }) {
 
   const streaming = !filters.to || new Date(filters.to).getTime() > Date.now();
   const status = useEventStream(query, streaming && !feed.error, (event) => {
-    setFeed((current) => ({ ...current, events: mergeEvents(current.events, [event]) }));
+    setFeed((current) => {
+      const events = mergeEvents(current.events, [event]);
+      if (events.length <= MAX_FEED_ROWS) return { ...current, events };
+      // Trimmed rows are no longer reachable by "load older" from here; the time filters are.
+      return { ...current, events: events.slice(0, MAX_FEED_ROWS), nextCursor: null, trimmed: true };
+    });
     setFreshIds((ids) => new Set(ids).add(event.id));
     timers.current.push(
       setTimeout(() => setFreshIds((ids) => {
@@ -105,6 +112,7 @@ export function LivePage({ search }) {
           or use <strong>Devices → Configure event push</strong>. Events appear here the moment they arrive.
         <//>`)}
     ${feed.events.length > 0 && html`<${EventFeed} events=${feed.events} freshIds=${freshIds} />`}
+    ${feed.trimmed && html`<p class="muted more">This live view keeps the newest ${MAX_FEED_ROWS} events. Use From/To to look further back.</p>`}
     ${feed.nextCursor && html`<div class="more"><button type="button" class="button" disabled=${olderLoading} onClick=${loadOlder}>${olderLoading ? 'Loading…' : 'Load older events'}</button></div>`}
   <//>`;
 }
