@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { sql } from 'kysely';
 import { join } from 'node:path';
 import { apiEnvSchema, loadEnv } from '../libs/config/env.js';
 import { createDb, ensureDatabaseExists } from '../libs/db/database.js';
@@ -26,6 +27,8 @@ export interface EventsApiResult {
   devices: number;
   days: number;
   seedSeconds: number;
+  /** On-disk size of events and event_pictures with their indexes and TOAST (pg_total_relation_size). */
+  archiveBytes: number;
   baseline: LatencyRow;
   rows: LatencyRow[];
 }
@@ -65,6 +68,8 @@ export async function benchEventsApi(options: { resources: Resources; events: nu
   const seeded = await seedEvents(db, { events: options.events, devices: 50, days, until });
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   progress(`events-api: seeded in ${seedSeconds.toFixed(1)} s; starting the API`);
+  const size = await sql<{ bytes: string }>`select pg_total_relation_size('events') + pg_total_relation_size('event_pictures') as bytes`.execute(db);
+  const archiveBytes = Number(size.rows[0]?.bytes ?? 0);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'hikhub-bench-events-'));
   resources.defer(`data dir ${dataDir}`, () => rm(dataDir, { recursive: true, force: true }));
@@ -134,5 +139,5 @@ export async function benchEventsApi(options: { resources: Resources; events: nu
     const requests = Math.ceil(n / 2);
     rows.push(row(what, requests, await timed(requests, () => get(query(params())))));
   }
-  return { events: options.events, devices: seeded.deviceIds.length, days, seedSeconds, baseline, rows };
+  return { events: options.events, devices: seeded.deviceIds.length, days, seedSeconds, archiveBytes, baseline, rows };
 }

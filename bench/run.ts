@@ -286,7 +286,7 @@ function report(results: Results): string {
     const r = results.eventsApi;
     out.push(
       '',
-      `6. Events API — GET /api/v1/events on ${fmt.int(r.events)} events (${r.devices} devices, ${r.days} days, analysed; seeded in ${r.seedSeconds.toFixed(0)} s), one request at a time over loopback HTTP`,
+      `6. Events API — GET /api/v1/events on ${fmt.int(r.events)} events (${r.devices} devices, ${r.days} days, analysed; seeded in ${r.seedSeconds.toFixed(0)} s; events + event_pictures with indexes ${(r.archiveBytes / 2 ** 30).toFixed(2)} GiB), one request at a time over loopback HTTP`,
       '',
       formatTable(
         ['request', 'n', 'p50 ms', 'p99 ms', 'p50 × baseline'],

@@ -20,7 +20,7 @@ type Json = any; // the compose file as parsed JSON; the schema validation below
 const composeText = readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8');
 const raw = parse(composeText, { merge: true }) as Json;
 
-/** The .env an operator writes (docs/deploy-snippets.md), with fresh random values. */
+/** The .env an operator writes (docs/operations.md, Deploy), with fresh random values. */
 const operatorEnv = {
   POSTGRES_PASSWORD: randomBytes(24).toString('hex'),
   ADMIN_TOKEN: randomBytes(32).toString('base64'),
