@@ -485,7 +485,7 @@ export class DesiredState {
       if (wanted.length) {
         const known = new Set((await trx.selectFrom('people').select('employee_no').where('employee_no', 'in', wanted).execute()).map((row) => row.employee_no));
         const unknown = wanted.filter((no) => !known.has(no));
-        if (unknown.length) throw new MissingReferenceError(`unknown employeeNo: ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ` (+${unknown.length - 20} more)` : ''}`);
+        if (unknown.length) throw unknownReferences('employeeNo', unknown);
       }
       const current = new Set((await trx.selectFrom('device_people').select('employee_no').where('device_id', '=', deviceId).execute()).map((row) => row.employee_no));
       const added = wanted.filter((no) => !current.has(no));
@@ -500,6 +500,33 @@ export class DesiredState {
     });
   }
 
+  /**
+   * Makes `deviceIds` the exact set of devices the person is assigned to (the person-side mirror
+   * of setDevicePeople). Null when the person does not exist; unknown devices are refused as a
+   * whole (nothing changes).
+   */
+  async setPersonDevices(employeeNo: string, deviceIds: string[]): Promise<{ added: string[]; removed: string[] } | null> {
+    const wanted = [...new Set(deviceIds)];
+    return this.db.transaction().execute(async (trx) => {
+      const person = await trx.selectFrom('people').select('employee_no').where('employee_no', '=', employeeNo).forNoKeyUpdate().executeTakeFirst();
+      if (!person) return null;
+      if (wanted.length) {
+        // Key-share locks keep these devices from being deleted meanwhile; neither lock here waits
+        // on setDevicePeople's order (device FOR UPDATE, then the people rows' key-share): no deadlock.
+        const known = new Set((await trx.selectFrom('managed_devices').select('id').where('id', 'in', wanted).forKeyShare().execute()).map((row) => row.id));
+        const unknown = wanted.filter((id) => !known.has(id));
+        if (unknown.length) throw unknownReferences('device', unknown);
+      }
+      const current = new Set((await trx.selectFrom('device_people').select('device_id').where('employee_no', '=', employeeNo).execute()).map((row) => row.device_id));
+      const wantedSet = new Set(wanted);
+      const added = wanted.filter((id) => !current.has(id));
+      const removed = [...current].filter((id) => !wantedSet.has(id));
+      if (removed.length) await trx.deleteFrom('device_people').where('employee_no', '=', employeeNo).where('device_id', 'in', removed).execute();
+      if (added.length) await trx.insertInto('device_people').values(added.map((deviceId) => ({ device_id: deviceId, employee_no: employeeNo }))).execute();
+      return { added, removed };
+    });
+  }
+
   async assignment(deviceId: string, employeeNo: string): Promise<AssignmentView | null> {
     const row = await this.db.selectFrom('device_people').selectAll().where('device_id', '=', deviceId).where('employee_no', '=', employeeNo).executeTakeFirst();
     return row ? toAssignmentView(row) : null;
@@ -511,8 +538,16 @@ export class DesiredState {
   }
 
   async assignmentsOfPerson(employeeNo: string): Promise<AssignmentView[]> {
-    const rows = await this.db.selectFrom('device_people').selectAll().where('employee_no', '=', employeeNo).orderBy('device_id').execute();
-    return rows.map(toAssignmentView);
+    return (await this.assignmentsOfPeople([employeeNo])).get(employeeNo) ?? [];
+  }
+
+  /** The assignments of many people in one query (a page of the people list), grouped by person. */
+  async assignmentsOfPeople(employeeNos: string[]): Promise<Map<string, AssignmentView[]>> {
+    const grouped = new Map<string, AssignmentView[]>(employeeNos.map((no) => [no, []]));
+    if (!employeeNos.length) return grouped;
+    const rows = await this.db.selectFrom('device_people').selectAll().where('employee_no', 'in', employeeNos).orderBy('employee_no').orderBy('device_id').execute();
+    for (const row of rows) grouped.get(row.employee_no)?.push(toAssignmentView(row));
+    return grouped;
   }
 
   async markAssignment(deviceId: string, employeeNo: string, update: { state: AssignmentState; error?: string | null; jobId?: string; faceSha256?: string | null }): Promise<void> {
@@ -582,6 +617,10 @@ function toPersonView(row: Record<string, any>): PersonView {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+function unknownReferences(what: string, unknown: string[]): MissingReferenceError {
+  return new MissingReferenceError(`unknown ${what}: ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ` (+${unknown.length - 20} more)` : ''}`);
 }
 
 function toAssignmentView(row: Record<string, any>): AssignmentView {

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../../libs/db/database.js';
+import type { ObservedDeviceRef } from './event-summary.js';
 
 /**
  * The distinct event types present, without reading the events: a loose index scan (each step
@@ -24,13 +25,8 @@ export async function distinctEventTypes(db: Db): Promise<{ eventType: string; e
   return rows.map((row) => ({ eventType: row.event_type, eventFamily: row.event_family }));
 }
 
-export interface ObservedDevice {
-  id: string;
-  name: string | null;
-  model: string | null;
-  serialNumber: string | null;
-  ipAddress: string | null;
-  macAddress: string | null;
+/** A device as seen posting events: what an event names about it, plus when and how often. */
+export interface ObservedDevice extends ObservedDeviceRef {
   remoteAddress: string | null;
   firstSeenAt: Date;
   lastSeenAt: Date;

@@ -2,7 +2,6 @@ import type { Router } from 'express';
 import { API_PREFIX, type ApiContext } from '../context.js';
 import { jsonBody } from '../body.js';
 import { badRequest, notFound } from '../errors.js';
-import { assignmentsOfPeople } from '../person-devices.js';
 import { createPersonSchema, employeeNoParam, listPeopleQuerySchema, parse, updatePersonSchema } from '../validation.js';
 
 /** People and their cards. A change fans out as one job per device the person is assigned to. */
@@ -22,7 +21,7 @@ export function registerPeopleRoutes(router: Router, { desired, jobs }: ApiConte
     const people = page.slice(0, limit);
     const nextAfter = page.length > limit ? (people.at(-1)?.employeeNo ?? null) : null;
     if (include !== 'devices') return void res.json({ people, nextAfter });
-    const devices = await assignmentsOfPeople(desired, people.map((person) => person.employeeNo));
+    const devices = await desired.assignmentsOfPeople(people.map((person) => person.employeeNo));
     res.json({ people: people.map((person) => ({ ...person, devices: devices.get(person.employeeNo) ?? [] })), nextAfter });
   });
 

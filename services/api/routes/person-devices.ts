@@ -1,9 +1,8 @@
 import type { Router } from 'express';
-import { MissingReferenceError } from '../../../libs/provisioning/desired-state.js';
+import { MissingReferenceError, type DesiredState } from '../../../libs/provisioning/desired-state.js';
 import { API_PREFIX, type ApiContext } from '../context.js';
 import { jsonBody } from '../body.js';
 import { badRequest, notFound } from '../errors.js';
-import { assignmentsOfPerson, setPersonDevices } from '../person-devices.js';
 import { employeeNoParam, parse, personDevicesSchema } from '../validation.js';
 
 /**
@@ -14,9 +13,9 @@ export function registerPersonDeviceRoutes(router: Router, { desired, jobs }: Ap
   router.put(`${API_PREFIX}/people/:employeeNo/devices`, jsonBody(), async (req, res) => {
     const employeeNo = employeeNoParam(req.params.employeeNo);
     const { deviceIds } = parse(personDevicesSchema, req.body);
-    let change: Awaited<ReturnType<typeof setPersonDevices>>;
+    let change: Awaited<ReturnType<DesiredState['setPersonDevices']>>;
     try {
-      change = await setPersonDevices(desired, employeeNo, deviceIds);
+      change = await desired.setPersonDevices(employeeNo, deviceIds);
     } catch (error) {
       if (error instanceof MissingReferenceError) throw badRequest(error.message, { issues: [{ path: 'deviceIds', message: error.message }] });
       throw error;
@@ -24,6 +23,6 @@ export function registerPersonDeviceRoutes(router: Router, { desired, jobs }: Ap
     if (!change) throw notFound(`person ${employeeNo} not found`);
     const upserts = await jobs.enqueueMany('person.upsert', change.added.map((deviceId) => ({ deviceId, employeeNo })));
     const deletes = await jobs.enqueueMany('person.delete', change.removed.map((deviceId) => ({ deviceId, employeeNo })));
-    res.json({ employeeNo, devices: await assignmentsOfPerson(desired, employeeNo), added: change.added, removed: change.removed, jobs: upserts.length + deletes.length });
+    res.json({ employeeNo, devices: await desired.assignmentsOfPerson(employeeNo), added: change.added, removed: change.removed, jobs: upserts.length + deletes.length });
   });
 }

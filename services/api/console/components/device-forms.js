@@ -36,10 +36,7 @@ export function AddDeviceForm({ onAdded, onCancel }) {
       <label class="field"><span>Username</span><input name="username" required autocomplete="off" value=${form.username} onInput=${set('username')} /></label>
       <label class="field"><span>Password</span><input name="password" type="password" required autocomplete="new-password" value=${form.password} onInput=${set('password')} /><small class="hint">Stored encrypted; never shown again.</small></label>
     </div>
-    <div class="form-actions">
-      <button type="submit" class="button button-primary" disabled=${state.busy}>${state.busy ? 'Adding…' : 'Add device'}</button>
-      <button type="button" class="button button-quiet" onClick=${onCancel}>Cancel</button>
-    </div>
+    <${FormActions} busy=${state.busy} busyLabel="Adding…" label="Add device" onCancel=${onCancel} />
   </form>`;
 }
 
@@ -66,10 +63,7 @@ export function EditDeviceForm({ device, onSaved, onCancel }) {
       <label class="field"><span>Username</span><input name="username" required autocomplete="off" value=${form.username} onInput=${set('username')} /></label>
       <label class="field"><span>New password</span><input name="password" type="password" autocomplete="new-password" value=${form.password} onInput=${set('password')} placeholder="unchanged" /></label>
     </div>
-    <div class="form-actions">
-      <button type="submit" class="button button-primary" disabled=${state.busy}>${state.busy ? 'Saving…' : 'Save'}</button>
-      <button type="button" class="button button-quiet" onClick=${onCancel}>Cancel</button>
-    </div>
+    <${FormActions} busy=${state.busy} busyLabel="Saving…" label="Save" onCancel=${onCancel} />
   </form>`;
 }
 
@@ -87,9 +81,14 @@ export function ConfigureEventsForm({ device, onDone, onCancel }) {
       </label>
       <label class="field"><span>Authentication</span><select name="authentication" value=${authentication} onChange=${(e) => setAuthentication(e.currentTarget.value)}><option value="none">none (token in the URL)</option><option value="digest">Digest</option></select></label>
     </div>
-    <div class="form-actions">
-      <button type="submit" class="button button-primary" disabled=${state.busy}>${state.busy ? 'Configuring…' : 'Configure event push'}</button>
-      <button type="button" class="button button-quiet" onClick=${onCancel}>Cancel</button>
-    </div>
+    <${FormActions} busy=${state.busy} busyLabel="Configuring…" label="Configure event push" onCancel=${onCancel} />
   </form>`;
+}
+
+/** Submit (showing progress while busy) and cancel, the same under every device form. */
+function FormActions({ busy, busyLabel, label, onCancel }) {
+  return html`<div class="form-actions">
+    <button type="submit" class="button button-primary" disabled=${busy}>${busy ? busyLabel : label}</button>
+    <button type="button" class="button button-quiet" onClick=${onCancel}>Cancel</button>
+  </div>`;
 }
