@@ -137,6 +137,21 @@ describe('docker-compose.yml', () => {
     expect(services.api.environment.CREDENTIALS_KEY).toBe(services.provisioner.environment.CREDENTIALS_KEY);
   });
 
+  it('passes each setting taken from .env to every hikhub service that reads it', () => {
+    // `NAME: ${NAME…}`: the service takes NAME from .env (as in the uninterpolated file).
+    const passedThrough = (service: Json): Set<string> =>
+      new Set(Object.entries((service.environment ?? {}) as Record<string, unknown>).filter(([key, value]) => typeof value === 'string' && value.startsWith(`\${${key}`)).map(([key]) => key));
+    const rawHikhub = Object.entries(raw.services as Record<string, Json>).filter(([name]) => hikhubServices.some(([hikhub]) => hikhub === name));
+    const fromEnv = new Set(rawHikhub.flatMap(([, service]) => [...passedThrough(service)]));
+    const missing: string[] = [];
+    for (const [name, service] of rawHikhub) {
+      const reads = Object.keys(schemaFor[name as keyof typeof schemaFor].shape);
+      const passed = passedThrough(service);
+      for (const variable of fromEnv) if (reads.includes(variable) && !passed.has(variable)) missing.push(`${name}: ${variable}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('publishes the ingest to devices and keeps the api, Prometheus and Grafana on localhost', () => {
     expect(services.ingest.ports).toEqual(['8080:8080']);
     for (const name of ['api', 'prometheus', 'grafana']) {
@@ -163,7 +178,8 @@ describe('docker-compose.yml', () => {
     const prometheusDir = services.prometheus.volumes.find((volume: string) => volume.endsWith(':/etc/prometheus:ro')).split(':')[0];
     const prometheus = parse(readFileSync(path.join(repoRoot, prometheusDir, 'prometheus.yml'), 'utf8')) as Json;
     for (const rules of prometheus.rule_files ?? []) expect(existsSync(path.join(repoRoot, prometheusDir, rules)), rules).toBe(true);
-    const targets: string[] = prometheus.scrape_configs.flatMap((job: Json) => job.static_configs.flatMap((config: Json) => config.targets));
+    // Every replica of a compose service is found through Docker's DNS: name + ops port.
+    const targets: string[] = prometheus.scrape_configs.flatMap((job: Json) => job.dns_sd_configs.flatMap((config: Json) => config.names.map((name: string) => `${name}:${config.port}`)));
     expect(targets.length).toBe(4);
     for (const target of targets) {
       const [host, port] = target.split(':');

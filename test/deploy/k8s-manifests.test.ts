@@ -26,6 +26,25 @@ const rendered = Object.fromEntries(OVERLAYS.map((overlay) => [overlay, parseObj
   KubeObject[]
 >;
 
+/**
+ * REDIS_URL and DATABASE_URL as docs/operations.md has operators create the Secret for an overlay:
+ * the `kubectl create secret` of "Try it on one node" (single-node) or of "Production".
+ */
+function documentedDatastoreUrls(overlay: (typeof OVERLAYS)[number]): Record<'REDIS_URL' | 'DATABASE_URL', string> {
+  const operations = readFileSync(path.join(repoRoot, 'docs/operations.md'), 'utf8');
+  const heading = overlay === 'production' ? /^#### Production$/m : /^#### Try it on one node/m;
+  const start = heading.exec(operations)?.index;
+  if (start === undefined) throw new Error(`docs/operations.md has no ${heading} section`);
+  const command = operations.slice(operations.indexOf('create secret generic hikhub-secrets', start));
+  const value = (key: string) => {
+    const match = new RegExp(`--from-literal=${key}=(?:'([^']+)'|"([^"]+)"|(\\S+))`).exec(command);
+    const found = match?.[1] ?? match?.[2] ?? match?.[3];
+    if (!found) throw new Error(`docs/operations.md (${overlay}) creates no ${key}`);
+    return found.replace(/\$PG_PASSWORD/g, 'password');
+  };
+  return { REDIS_URL: value('REDIS_URL'), DATABASE_URL: value('DATABASE_URL') };
+}
+
 const component = (template: PodTemplateOf): string | undefined => template.labels['app.kubernetes.io/component'];
 const isHikhub = (template: PodTemplateOf): boolean => template.labels['app.kubernetes.io/name'] === 'hikhub';
 
@@ -160,6 +179,11 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
     expect(mountOf('api')).toMatchObject({ mountPath: '/data', readOnly: true });
     expect(mountOf('ingest')).toBeUndefined();
     expect(mountOf('provisioner')).toBeUndefined();
+    // With fsGroup and the default policy (Always), kubelet re-owns every file of DATA_DIR at each start.
+    for (const name of ['archiver', 'api']) {
+      const pod = templates.find((t) => isHikhub(t) && component(t) === name)!.spec.securityContext;
+      if (pod.fsGroup !== undefined) expect(pod.fsGroupChangePolicy, `${name} fsGroupChangePolicy`).toBe('OnRootMismatch');
+    }
   });
 
   it('exposes only the ingest outside the cluster', () => {
@@ -211,7 +235,9 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
 
     it('lets workers reach only DNS, Redis and Postgres, and the provisioner also the device network', () => {
       // DNS 53, Postgres 5432, Redis 6379, in ascending order.
-      const allowedPorts: Record<string, number[]> = { ingest: [53, 6379], archiver: [53, 5432, 6379], api: [53, 5432, 6379], provisioner: [53, 5432, 6379], migrate: [53, 5432] };
+      // Managed Redis (production) may also listen on 6380 for TLS.
+      const redis = overlay === 'production' ? [6379, 6380] : [6379];
+      const allowedPorts: Record<string, number[]> = { ingest: [53, ...redis], archiver: [53, 5432, ...redis], api: [53, 5432, ...redis], provisioner: [53, 5432, ...redis], migrate: [53, 5432] };
       for (const template of templates.filter(isHikhub)) {
         const name = component(template)!;
         const rules = egressRules(template);
@@ -223,6 +249,22 @@ describe.each(OVERLAYS)('k8s overlay %s', (overlay) => {
           for (const rule of portless) for (const peer of rule.to) expect(peer.ipBlock?.cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
         } else {
           expect(portless, `${name} egress without ports`).toEqual([]);
+        }
+      }
+    });
+
+    it('lets Redis and Postgres clients reach the datastores on the ports of the URLs the docs tell operators to use', () => {
+      const urls = documentedDatastoreUrls(overlay);
+      const cases = [
+        { policy: 'hikhub-allow-redis', url: urls.REDIS_URL, label: 'hikhub.io/redis-client' },
+        { policy: 'hikhub-allow-postgres', url: urls.DATABASE_URL, label: 'hikhub.io/postgres-client' },
+      ];
+      for (const { policy, url, label } of cases) {
+        const port = Number(new URL(url.replace(/<[^>]*>/g, 'placeholder')).port);
+        const rules = named(objects, 'NetworkPolicy', policy).spec.egress as { ports?: { port: number }[] }[];
+        expect([...ports(rules)], `${policy} allows the port of ${url}`).toContain(port);
+        for (const template of templates.filter((t) => t.labels[label] === 'true')) {
+          expect([...ports(egressRules(template))], `${template.owner.metadata.name} → ${url}`).toContain(port);
         }
       }
     });

@@ -85,10 +85,13 @@ describe('prometheus.yml', () => {
   it('scrapes each service on its ops port under the job name the rules and dashboards use, and loads alerts.yml', () => {
     const config = parseYaml(readFileSync(prometheusConfigFile, 'utf8')) as {
       rule_files: string[];
-      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      scrape_configs: { job_name: string; dns_sd_configs: { names: string[]; type: string; port: number }[] }[];
     };
     expect(config.rule_files).toEqual(['alerts.yml']);
-    const jobs = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job.static_configs.flatMap((c) => c.targets)]));
+    // Docker's DNS answers one A record per container, so scaled replicas are scraped one by one.
+    const jobs = Object.fromEntries(
+      config.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs.flatMap((c) => (c.type === 'A' ? c.names.map((name) => `${name}:${c.port}`) : []))]),
+    );
     expect(jobs).toEqual(Object.fromEntries(Object.entries(SCRAPE_JOBS).map(([job, port]) => [job, [`${job}:${port}`]])));
   });
 });

@@ -53,7 +53,9 @@ describe('gauges read at scrape time', async () => {
     try {
       const registry = new Registry();
       registerRedisMemory(registry, unreachable);
+      // Both read 0 until INFO answers: HikhubRedisNoMemoryLimit requires used > 0 for that reason.
       expect(await sample(registry, 'hikhub_redis_memory_used_bytes')).toBe(0);
+      expect(await sample(registry, 'hikhub_redis_memory_max_bytes')).toBe(0);
     } finally {
       unreachable.disconnect();
     }
