@@ -36,6 +36,8 @@ interface BodyParserError {
 }
 
 function bodyParserError(error: unknown): HttpError | null {
+  // The router's own 400 for a path segment that is not valid percent-encoding (`%E0%A4%A`).
+  if (error instanceof URIError && (error as URIError & { status?: number }).status === 400) return badRequest('the path is not valid percent-encoded UTF-8');
   const { type, limit } = error as BodyParserError;
   switch (type) {
     case 'entity.parse.failed':
@@ -54,9 +56,11 @@ function bodyParserError(error: unknown): HttpError | null {
   }
 }
 
-/** Postgres errors that mean bad input slipped past validation (check or foreign-key violations). */
+/** Postgres errors that mean bad input slipped past validation (check or foreign-key violations, a NUL character). */
 function postgresInputError(error: unknown): HttpError | null {
   const code = (error as { code?: unknown }).code;
+  // character_not_in_repertoire / untranslatable_character: text Postgres cannot store (a NUL byte).
+  if (code === '22021' || code === '22P05') return badRequest('a value holds a character Postgres cannot store (for example a NUL byte)');
   if (code === '23514') return badRequest('the values contradict each other (for example validTo must be after validFrom)');
   if (code === '23503') return conflict('a referenced record does not exist any more');
   return null;
@@ -81,6 +85,8 @@ function dependencyUnavailable(error: unknown): HttpError | null {
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
+    // A streaming handler may have announced a trailer; a JSON error body is not chunked and cannot carry one.
+    res.removeHeader('trailer');
     const known =
       error instanceof HttpError
         ? error

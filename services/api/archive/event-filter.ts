@@ -20,7 +20,9 @@ export interface EventFilter {
 const isoInstant = z.iso
   .datetime({ offset: true, error: 'expected an ISO 8601 date-time with an offset, e.g. 2025-01-31T08:00:00Z' })
   .transform((text) => new Date(text));
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
+// Postgres text cannot hold NUL: refused here, with the parameter named, rather than failing in SQL.
+const text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`).refine((value) => !value.includes('\0'), 'must not contain a NUL character');
 
 export const eventFilterShape = {
   from: isoInstant.optional(),

@@ -1,8 +1,8 @@
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Db } from '../../../libs/db/database.js';
 import type { Database, EventsTable } from '../../../libs/db/schema.js';
-import { badRequest } from '../errors.js';
 import type { EventFilter } from './event-filter.js';
+import { decodeKeysetCursor, encodeKeysetCursor, keysetKey } from './keyset-cursor.js';
 
 /**
  * The SQL of the events endpoints, built in one place (the route, the live stream, the CSV
@@ -12,29 +12,18 @@ import type { EventFilter } from './event-filter.js';
  */
 
 /** The exact received_at (microseconds, UTC) as text: JavaScript dates keep only milliseconds. */
-const RECEIVED_AT_KEY = sql<string>`to_char(e.received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-const RECEIVED_AT_KEY_FORMAT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RECEIVED_AT_KEY = keysetKey('e.received_at');
 
 export interface EventPosition {
   receivedAtKey: string;
   id: string;
 }
 
-export function encodeCursor(position: EventPosition): string {
-  return Buffer.from(JSON.stringify([position.receivedAtKey, position.id])).toString('base64url');
-}
+export const encodeCursor = (position: EventPosition): string => encodeKeysetCursor({ key: position.receivedAtKey, id: position.id });
 
 export function decodeCursor(cursor: string): EventPosition {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'string' && RECEIVED_AT_KEY_FORMAT.test(value[0]) && typeof value[1] === 'string' && UUID.test(value[1])) {
-      return { receivedAtKey: value[0], id: value[1] };
-    }
-  } catch {
-    // falls through to the 400 below
-  }
-  throw badRequest('invalid query: cursor: not a cursor from nextCursor', { issues: [{ path: 'cursor', message: 'not a cursor from nextCursor' }] });
+  const { key, id } = decodeKeysetCursor(cursor);
+  return { receivedAtKey: key, id };
 }
 
 /** `%` `_` and `\` are LIKE wildcards/escape: a name search is a plain substring. */

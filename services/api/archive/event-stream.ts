@@ -45,6 +45,11 @@ export class EventStreamHub {
   private running: Promise<void> | undefined;
   private lastSeenId: string | undefined;
   private wakeUp: (() => void) | undefined;
+  /**
+   * What the last catch-up delivered. An event committed after LISTEN resumed but before the
+   * catch-up query read is in both the catch-up and a notification: sent once. At most CATCH_UP_LIMIT ids.
+   */
+  private caughtUpIds = new Set<string>();
 
   constructor(private readonly options: EventStreamOptions) {}
 
@@ -62,6 +67,11 @@ export class EventStreamHub {
   }
 
   subscribe(subscriber: StreamSubscriber): () => void {
+    if (this.closed) {
+      // Shutting down: a stream opened now would never be ended, and the server would wait on it.
+      queueMicrotask(() => subscriber.end());
+      return () => undefined;
+    }
     this.subscribers.add(subscriber);
     this.options.metrics.eventStreamClients.set(this.subscribers.size);
     return () => {
@@ -149,7 +159,8 @@ export class EventStreamHub {
       .catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not load archived events for live streams'));
   }
 
-  private async deliverIds(ids: string[]): Promise<void> {
+  private async deliverIds(notifiedIds: string[]): Promise<void> {
+    const ids = notifiedIds.filter((id) => !this.caughtUpIds.has(id));
     if (!this.subscribers.size || !ids.length) {
       this.lastSeenId = ids.at(-1) ?? this.lastSeenId;
       return;
@@ -162,6 +173,7 @@ export class EventStreamHub {
     if (!this.lastSeenId) return;
     const rows = await eventsAfterQuery(this.options.db, {}, { sinceId: this.lastSeenId, limit: CATCH_UP_LIMIT }).execute();
     this.options.logger.info({ events: rows.length }, 'event stream caught up after reconnecting');
+    this.caughtUpIds = new Set(rows.map((row) => row.id));
     await this.fanOut(rows);
   }
 

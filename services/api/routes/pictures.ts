@@ -17,6 +17,8 @@ export function registerPictureRoutes(router: Router, { archive, dataDir }: ApiC
   router.get('/faces/*path', async (req, res) => {
     const segments = (req.params as { path?: string[] | string }).path;
     const requested = Array.isArray(segments) ? segments.join('/') : (segments ?? '');
+    // No stored path holds a NUL, and Postgres refuses one in a query (a 500, were it asked).
+    if (requested.includes('\0')) throw notFound('no such picture');
     const picture = await archive.selectFrom('event_pictures').select(['path', 'content_type', 'bytes', 'sha256']).where('path', '=', requested).executeTakeFirst();
     if (!picture) throw notFound('no such picture');
     const file = resolve(root, picture.path);
