@@ -22,6 +22,9 @@ export const REPROCESS_PRIORITY = 100;
 /** One job per quarantined row (`reprocess__<id>`), so asking twice while it waits queues it once. */
 export const reprocessJobId = (quarantineId: string) => `reprocess__${quarantineId}`;
 
+/** The reason code a re-run gives a quarantined row whose stored body is gone: no parser can help it. */
+export const QUARANTINE_BODY_MISSING = 'body_missing';
+
 /** Jobs on the events queue: one per POST a device made, and re-runs of quarantined payloads. */
 export const eventJobs = {
   'event.archive': {

@@ -37,6 +37,12 @@ export async function runServices(
   const shutdown = new ShutdownManager(logger, env.SHUTDOWN_TIMEOUT_MS);
   const running: RunningService[] = [];
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  // Past a synchronous throw nobody caught, the process state is unknown: say so in the JSON log,
+  // then exit for the supervisor (compose, Kubernetes) to restart it; queued work is not lost.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception; exiting');
+    process.exit(70);
+  });
 
   shutdown.register('drain', async () => {
     for (const service of running) service.drain();

@@ -4,6 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../libs/db/database.js';
 import { deleteBody, writeBody } from '../../libs/jobs/body-store.js';
+import { QUARANTINE_BODY_MISSING } from '../../libs/jobs/events.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import type { ArchiveOutcome } from './metrics.js';
@@ -46,8 +47,15 @@ export function createReprocessHandler(deps: { db: Db; redis: Redis; prefix: str
     try {
       body = await readFile(join(deps.dataDir, row.body_path));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UnrecoverableError(`the body of quarantined payload ${row.id} is missing (${row.body_path})`);
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Said on the row, so the console shows why and bulk re-runs stop picking it up.
+      await db
+        .updateTable('quarantined_events')
+        .set({ reprocessed_at: new Date(), reprocess_outcome: 'still_failing', reason_code: QUARANTINE_BODY_MISSING, reason: `the stored body is missing from DATA_DIR (${row.body_path})` })
+        .where('id', '=', row.id)
+        .execute();
+      deps.logger.warn({ eventId: row.id, bodyPath: row.body_path }, 'quarantined payload cannot be re-run: its body file is missing');
+      return { outcome: 'still_failing' };
     }
 
     const { method, query, ...headers } = row.headers as Record<string, string>;

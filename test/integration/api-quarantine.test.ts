@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidV7 } from '../../libs/ids/uuid-v7.js';
@@ -124,5 +124,20 @@ describe('admin API: quarantine and re-runs', () => {
     }, 20_000, 'bulk re-run');
     expect((await w.request('POST', '/api/v1/quarantine/reprocess', { json: { reasonCode: 'Bad Code' } })).status).toBe(400);
     expect((await w.request('POST', `/api/v1/quarantine/${uuidV7()}/reprocess`)).status).toBe(404);
+  });
+
+  it('says so on the row when the stored body is gone, and bulk re-runs leave that row alone', async () => {
+    const id = await quarantineAsOlderBuild(Buffer.from(BROKEN_XML), 'application/xml');
+    await rm(join(w.env.DATA_DIR, (await row(id)).body_path));
+    expect((await w.request('POST', `/api/v1/quarantine/${id}/reprocess`)).status).toBe(202);
+    const marked = await waitFor(async () => ((await row(id)).reprocess_outcome === 'still_failing' ? row(id) : null), 15_000, 'the missing body to be recorded');
+    expect(marked.reason_code).toBe('body_missing');
+    expect(marked.reason).toMatch(/missing from DATA_DIR/);
+
+    const all = await w.request('POST', '/api/v1/quarantine/reprocess');
+    const candidates = await w.db.selectFrom('quarantined_events').select('id').where('reason_code', '!=', 'body_missing').where((eb) => eb.or([eb('reprocess_outcome', 'is', null), eb('reprocess_outcome', '=', 'still_failing')])).execute();
+    expect(all.body).toEqual({ queued: candidates.length });
+    // Asked for by its code, it is re-run (and found missing) again.
+    expect((await w.request('POST', '/api/v1/quarantine/reprocess', { json: { reasonCode: 'body_missing' } })).body).toEqual({ queued: 1 });
   });
 });

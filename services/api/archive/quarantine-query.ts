@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../../libs/db/database.js';
+import { QUARANTINE_BODY_MISSING } from '../../../libs/jobs/events.js';
 import { decodeKeysetCursor, encodeKeysetCursor, keysetKey } from './keyset-cursor.js';
 
 export interface QuarantineItem {
@@ -55,6 +56,7 @@ export function reprocessCandidates(db: Db, reasonCode: string | undefined) {
     .selectFrom('quarantined_events')
     .select('id')
     .where((eb) => eb.or([eb('reprocess_outcome', 'is', null), eb('reprocess_outcome', '=', 'still_failing')]));
-  if (reasonCode !== undefined) query = query.where('reason_code', '=', reasonCode);
+  // A row whose stored body is gone stays failing whatever the parser: not worth a job each time.
+  query = reasonCode !== undefined ? query.where('reason_code', '=', reasonCode) : query.where('reason_code', '!=', QUARANTINE_BODY_MISSING);
   return query;
 }

@@ -63,7 +63,8 @@ export function registerQuarantineRoutes(router: Router, { archive, dataDir, eve
       const ids = (await query.execute()).map((row) => row.id);
       if (!ids.length) break;
       await archive.updateTable('quarantined_events').set({ reprocess_requested_at: new Date() }).where('id', 'in', ids).execute();
-      for (const id of ids) await enqueueReprocess(eventsQueue, id);
+      // A batch's jobs go out together (their Redis round trips overlap), not one after another.
+      await Promise.all(ids.map((id) => enqueueReprocess(eventsQueue, id)));
       queued += ids.length;
       after = ids.at(-1);
     }
