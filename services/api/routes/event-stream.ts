@@ -33,16 +33,18 @@ export function registerEventStreamRoute(router: Router, { archive, eventStream,
     let remember = since !== undefined;
     const sent = new Set<string>();
     let held: EventSummary[] | null = since ? [] : null;
+    // Dropping is never silent loss: EventSource reconnects with the last id it got and is replayed from there.
+    const drop = (why: string, details: Record<string, unknown>) => {
+      logger.warn(details, `event stream client dropped: ${why}`);
+      eventStream.recordDropped();
+      close();
+      res.destroy();
+    };
     const write = (summary: EventSummary) => {
       if (!open || sent.has(summary.id)) return;
       if (remember) sent.add(summary.id);
       res.write(`id: ${summary.id}\nevent: event\ndata: ${JSON.stringify(summary)}\n\n`);
-      if (res.writableLength > STREAM_MAX_BUFFERED_BYTES) {
-        logger.warn({ bufferedBytes: res.writableLength }, 'event stream client reads too slowly; dropping it');
-        eventStream.recordDropped();
-        close();
-        res.destroy();
-      }
+      if (res.writableLength > STREAM_MAX_BUFFERED_BYTES) drop('it reads too slowly', { bufferedBytes: res.writableLength });
     };
     const unsubscribe = eventStream.subscribe({
       filter,
@@ -50,6 +52,7 @@ export function registerEventStreamRoute(router: Router, { archive, eventStream,
         if (held) {
           // Live events held while the replay runs, bounded like the socket buffer.
           if (held.length < STREAM_REPLAY_LIMIT) held.push(summary);
+          else drop('too many live events arrived during its replay', { held: held.length });
           return;
         }
         write(summary);
@@ -74,7 +77,9 @@ export function registerEventStreamRoute(router: Router, { archive, eventStream,
         const rows = await eventsAfterQuery(archive, filter, { sinceId: since, limit: STREAM_REPLAY_LIMIT }).execute();
         for (const summary of await summarize(archive, rows)) write(summary);
       } catch (error) {
-        logger.warn({ err: error }, 'event stream replay failed');
+        // Going on without the replay would skip events; the client retries the replay instead.
+        drop('its replay failed', { err: error });
+        return;
       }
       const live = held ?? [];
       held = null;
