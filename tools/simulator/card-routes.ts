@@ -1,7 +1,7 @@
 import { fail } from './error-tuples.js';
 import { jsonOk, jsonReply } from './responses.js';
 import { readSearchCond, SEARCH_COND_CAPABILITY, searchReply } from './paged-search.js';
-import type { RequestContext, Route } from './routing.js';
+import { jsonCapabilitiesRoute, SUPPORTED_FUNCTIONS, type RequestContext, type Route } from './routing.js';
 import type { SimCard, TerminalStore } from './store.js';
 import { checkCardNo, checkEmployeeNo, listValues, parseJsonBody, requireObject } from './validation.js';
 
@@ -32,22 +32,16 @@ function checkRoomToMove(store: TerminalStore, existing: SimCard, card: SimCard)
 export function cardRoutes(store: TerminalStore): Route[] {
   const base = '/ISAPI/AccessControl/CardInfo';
   return [
-    {
-      method: 'GET',
-      path: `${base}/capabilities`,
-      family: 'json',
-      handle: () =>
-        jsonReply({
-          CardInfo: {
-            supportFunction: { '@opt': 'post,delete,put,get,setUp' },
-            maxRecordNum: store.capacity.cards,
-            cardNo: { '@min': 1, '@max': 32 },
-            cardType: { '@opt': CARD_TYPES.join(',') },
-            numberPerPerson: store.capacity.cardsPerUser,
-            CardInfoSearchCond: SEARCH_COND_CAPABILITY,
-          },
-        }),
-    },
+    jsonCapabilitiesRoute(base, () => ({
+      CardInfo: {
+        supportFunction: SUPPORTED_FUNCTIONS,
+        maxRecordNum: store.capacity.cards,
+        cardNo: { '@min': 1, '@max': 32 },
+        cardType: { '@opt': CARD_TYPES.join(',') },
+        numberPerPerson: store.capacity.cardsPerUser,
+        CardInfoSearchCond: SEARCH_COND_CAPABILITY,
+      },
+    })),
     {
       method: 'POST',
       path: `${base}/Record`,

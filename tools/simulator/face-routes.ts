@@ -2,7 +2,7 @@ import { splitMultipart } from '../../libs/hikvision/multipart.js';
 import { fail } from './error-tuples.js';
 import { pageOf, readMaxResults } from './paged-search.js';
 import { jsonOk, jsonReply, OK_STATUS, type Reply } from './responses.js';
-import type { RequestContext, Route } from './routing.js';
+import { jsonCapabilitiesRoute, SUPPORTED_FUNCTIONS, type RequestContext, type Route } from './routing.js';
 import type { JsonObject, SimFace, TerminalStore } from './store.js';
 import { checkEmployeeNo, parseJsonBody, parseJsonObject, requireList } from './validation.js';
 
@@ -79,19 +79,13 @@ const faceUrl = (request: RequestContext, FPID: string): string => `http://${req
 export function faceRoutes(store: TerminalStore): Route[] {
   const base = '/ISAPI/Intelligent/FDLib';
   return [
-    {
-      method: 'GET',
-      path: `${base}/capabilities`,
-      family: 'json',
-      handle: () =>
-        jsonReply({
-          FDRecordDataMaxNum: store.capacity.faces,
-          supportFDFunction: { '@opt': 'post,delete,put,get,setUp' },
-          faceLibType: { '@opt': 'blackFD' },
-          FDNameMaxLen: 64,
-          customInfoMaxLen: 32,
-        }),
-    },
+    jsonCapabilitiesRoute(base, () => ({
+      FDRecordDataMaxNum: store.capacity.faces,
+      supportFDFunction: SUPPORTED_FUNCTIONS,
+      faceLibType: { '@opt': 'blackFD' },
+      FDNameMaxLen: 64,
+      customInfoMaxLen: 32,
+    })),
     {
       method: 'GET',
       path: `${base}/Count`,

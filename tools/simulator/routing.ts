@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ERROR_TUPLES, IsapiFailure, type IsapiErrorTuple } from './error-tuples.js';
-import { jsonError, xmlError, type Reply } from './responses.js';
+import { jsonError, jsonReply, xmlError, type Reply } from './responses.js';
 
 /** One request as the ISAPI handlers see it (authenticated, body fully read). */
 export interface RequestContext {
@@ -22,6 +22,14 @@ export interface Route {
   path: string | RegExp;
   family: RouteFamily;
   handle(request: RequestContext, params: string[]): Reply | Promise<Reply>;
+}
+
+/** The functions a JSON ISAPI resource says it supports in its capabilities. */
+export const SUPPORTED_FUNCTIONS = { '@opt': 'post,delete,put,get,setUp' };
+
+/** `GET <base>/capabilities` of a JSON resource: the document, built when asked (capacities can change). */
+export function jsonCapabilitiesRoute(base: string, capabilities: () => Record<string, unknown>): Route {
+  return { method: 'GET', path: `${base}/capabilities`, family: 'json', handle: () => jsonReply(capabilities()) };
 }
 
 /** The family of a path no route claims (for 404/405 and injected faults). */

@@ -1,7 +1,7 @@
 import { fail } from './error-tuples.js';
 import { jsonOk, jsonReply } from './responses.js';
 import { MAX_SEARCH_RESULTS, readSearchCond, SEARCH_COND_CAPABILITY, searchReply } from './paged-search.js';
-import type { RequestContext, Route } from './routing.js';
+import { jsonCapabilitiesRoute, SUPPORTED_FUNCTIONS, type RequestContext, type Route } from './routing.js';
 import type { TerminalStore } from './store.js';
 import { checkEmployeeNo, checkValidity, listValues, parseJsonBody, requireList, requireObject } from './validation.js';
 
@@ -50,24 +50,18 @@ export function userRoutes(store: TerminalStore, options: { deleteProcessingMs: 
   const deleteUsers = (employeeNos: string[]): number => employeeNos.filter((employeeNo) => store.removeUser(employeeNo)).length;
 
   return [
-    {
-      method: 'GET',
-      path: `${base}/capabilities`,
-      family: 'json',
-      handle: () =>
-        jsonReply({
-          UserInfo: {
-            supportFunction: { '@opt': 'post,delete,put,get,setUp' },
-            maxRecordNum: store.capacity.users,
-            employeeNo: { '@min': 1, '@max': 32 },
-            name: { '@min': 1, '@max': MAX_NAME_LENGTH },
-            userType: { '@opt': 'normal,visitor,blackList' },
-            Valid: { timeType: { '@opt': 'local' }, beginTime: { '@min': 19, '@max': 32 }, endTime: { '@min': 19, '@max': 32 } },
-            UserInfoSearchCond: { ...SEARCH_COND_CAPABILITY, EmployeeNoList: { maxSize: MAX_SEARCH_RESULTS } },
-            UserInfoDelCond: { EmployeeNoList: { maxSize: 1000 } },
-          },
-        }),
-    },
+    jsonCapabilitiesRoute(base, () => ({
+      UserInfo: {
+        supportFunction: SUPPORTED_FUNCTIONS,
+        maxRecordNum: store.capacity.users,
+        employeeNo: { '@min': 1, '@max': 32 },
+        name: { '@min': 1, '@max': MAX_NAME_LENGTH },
+        userType: { '@opt': 'normal,visitor,blackList' },
+        Valid: { timeType: { '@opt': 'local' }, beginTime: { '@min': 19, '@max': 32 }, endTime: { '@min': 19, '@max': 32 } },
+        UserInfoSearchCond: { ...SEARCH_COND_CAPABILITY, EmployeeNoList: { maxSize: MAX_SEARCH_RESULTS } },
+        UserInfoDelCond: { EmployeeNoList: { maxSize: 1000 } },
+      },
+    })),
     {
       method: 'POST',
       path: `${base}/Record`,
