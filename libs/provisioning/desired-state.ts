@@ -179,7 +179,7 @@ export class DesiredState {
           scheme: input.scheme,
           username: input.username,
           password_encrypted: this.secrets.seal(input.password),
-          prune_unknown_users: input.pruneUnknownUsers ?? true,
+          prune_unknown_users: input.pruneUnknownUsers ?? false,
           doors: input.doors ?? [1],
         })
         .returning(PUBLIC_DEVICE_COLUMNS)

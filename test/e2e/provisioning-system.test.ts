@@ -110,9 +110,10 @@ describe('provisioning end to end: npm start, the admin API, 3 terminals, 100 pe
   it('puts 100 people with cards and faces onto 3 terminals through the API alone', async () => {
     for (const [index, terminal] of terminals.entries()) {
       const device = await expectStatus(201, 'POST', '/api/v1/devices', {
-        json: { name: `Door ${index + 1}`, host: terminal.host, port: terminal.port, username: terminal.username, password: terminal.password },
+        // Pruning is asked for: the reconcile test below expects strangers deleted.
+        json: { name: `Door ${index + 1}`, host: terminal.host, port: terminal.port, username: terminal.username, password: terminal.password, pruneUnknownUsers: true },
       });
-      expect(device).toMatchObject({ host: terminal.host, port: terminal.port, status: 'pending' });
+      expect(device).toMatchObject({ host: terminal.host, port: terminal.port, status: 'pending', pruneUnknownUsers: true });
       expect(JSON.stringify(device)).not.toContain(terminal.password);
       deviceIds.push(device.id as string);
     }

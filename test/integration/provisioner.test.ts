@@ -28,10 +28,10 @@ describe('provisioner', () => {
     await world?.teardown();
   });
 
-  async function terminalDevice(name: string, options: Parameters<typeof startSimulatedTerminal>[0] = {}, password?: string) {
+  async function terminalDevice(name: string, options: Parameters<typeof startSimulatedTerminal>[0] = {}, password?: string, pruneUnknownUsers?: boolean) {
     const terminal = await startSimulatedTerminal(options);
     terminals.push(terminal);
-    const device = await world.desired.createDevice({ name, host: terminal.host, port: terminal.port, scheme: 'http', username: terminal.username, password: password ?? terminal.password });
+    const device = await world.desired.createDevice({ name, host: terminal.host, port: terminal.port, scheme: 'http', username: terminal.username, password: password ?? terminal.password, pruneUnknownUsers });
     return { terminal, device };
   }
 
@@ -208,7 +208,7 @@ describe('provisioner', () => {
   });
 
   it('reconciles drift: users removed and added behind hikhub’s back', async () => {
-    const { terminal, device } = await terminalDevice('tampered');
+    const { terminal, device } = await terminalDevice('tampered', {}, undefined, true);
     const people = ['7001', '7002', '7003'];
     for (const employeeNo of people) await person(employeeNo, { face: employeeNo === '7002' });
     await world.desired.setDevicePeople(device.id, people);
@@ -224,6 +224,18 @@ describe('provisioner', () => {
       const ids = terminal.users().map((u) => u.employeeNo).sort();
       return ids.join() === people.join() && terminal.faces().some((f) => f.FPID === '7002');
     }, 30_000, 'device repaired');
+  });
+
+  it('keeps the people a newly added terminal already holds (pruneUnknownUsers is off by default)', async () => {
+    const { terminal, device } = await terminalDevice('existing site');
+    expect(device.pruneUnknownUsers).toBe(false);
+    for (const employeeNo of ['8001', '8002', '8003']) terminal.addUser({ employeeNo, name: `Enrolled ${employeeNo}` });
+    await person('8100');
+    await world.desired.setDevicePeople(device.id, ['8100']);
+    const reconcile = await world.finished((await world.jobs.enqueue('device.reconcile', { deviceId: device.id })).jobId);
+    expect(reconcile.returnvalue).toMatchObject({ usersOnDevice: 3, missing: 1, unknownOnDevice: 3, deleting: 0 });
+    await waitFor(async () => terminal.users().some((user) => user.employeeNo === '8100'), 30_000, 'assigned person pushed');
+    expect(terminal.users().map((user) => user.employeeNo).sort()).toEqual(['8001', '8002', '8003', '8100']);
   });
 
   it('configures the event push into a free slot and never a foreign one', async () => {

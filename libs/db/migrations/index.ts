@@ -4,6 +4,7 @@ import * as provisioning from './0002_provisioning.js';
 import * as deviceDoors from './0003_device_doors.js';
 import * as eventPushDigest from './0004_event_push_digest.js';
 import * as eventsApi from './0005_events_api.js';
+import * as keepUnknownUsers from './0006_keep_unknown_users.js';
 
 /**
  * Every migration, in order, listed by hand: compiled output needs no directory scan, and a
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_device_doors': deviceDoors,
   '0004_event_push_digest': eventPushDigest,
   '0005_events_api': eventsApi,
+  '0006_keep_unknown_users': keepUnknownUsers,
 };
