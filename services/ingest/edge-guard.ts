@@ -20,6 +20,8 @@ export type EdgeDecision =
       deviceId: string | null;
       /** The path as it may be recorded: a path token is replaced by ":token" so it never reaches Redis, Postgres or logs. */
       recordedPath: string;
+      /** The query (without "?") as it may be recorded, tokens redacted; "" when there is none. */
+      recordedQuery: string;
     }
   | { kind: 'refuse'; status: number; text: string; rejection: IngestRejectionReason; headers: Record<string, string> };
 
@@ -166,11 +168,17 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
       const perDevice = await limit([{ key: `${prefix}:device:${auth.deviceId}`, ratePerSecond: settings.INGEST_RATE_PER_DEVICE, burst: settings.INGEST_BURST_PER_DEVICE }]);
       if (perDevice) return perDevice;
     }
-    return { kind: 'pass', deviceId: auth.deviceId, recordedPath: auth.recordedPath };
+    return { kind: 'pass', deviceId: auth.deviceId, recordedPath: auth.recordedPath, recordedQuery: queryOf(edge.target) };
   };
 }
 
 export type EdgeGuard = ReturnType<typeof createEdgeGuard>;
+
+/** The query of a request-target, without "?". */
+function queryOf(target: string): string {
+  const queryIndex = target.indexOf('?');
+  return queryIndex === -1 ? '' : target.slice(queryIndex + 1);
+}
 
 /** The path with a token-shaped last segment replaced by ":token". */
 function withoutPathToken(path: string): string {
