@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { pushEvents, type PushOptions } from './event-pusher.js';
+import { NVR_CHANNELS, parseFleetMix } from './fleet.js';
 import { DEFAULT_PASSWORD, DEFAULT_USERNAME, startSimulatedTerminal, type SimulatedTerminal } from './terminal.js';
 
 /** `npm run simulate -- <command>`: simulated Hikvision terminals and event pushers for trying hikhub. */
@@ -16,13 +17,15 @@ Commands:
       --password P         Digest password (default ${DEFAULT_PASSWORD})
       --xml-namespace NS   isapi | hikvision (default isapi)
 
-  push        Simulated devices posting access events to a URL, then print the result as JSON.
+  push        Simulated devices posting events to a URL, then print the result as JSON.
       --url URL            where to post, e.g. http://127.0.0.1:8080/hikvision/events (required)
       --devices N          simulated devices (default 1)
       --rate R             events per second, all devices together (default 10)
       --count N | --duration-s S   when to stop (one is required)
       --heartbeat-s S      each device sends a heartBeat every S seconds
-      --pictures F         events with a picture: fraction 0..1, or every Nth event when > 1
+      --pictures F         face terminal events with a picture: fraction 0..1, or every Nth event when > 1
+      --fleet MIX          kinds of device, e.g. face-terminal=0.4,camera=0.4,nvr=0.2 (default: face terminals
+                           only); cameras and NVRs post XML alerts, NVRs on ${NVR_CHANNELS} channels
       --digest-user U --digest-password P   answer 401 Digest challenges
       --concurrency N      requests in flight at most (default 16)
 
@@ -101,6 +104,7 @@ async function runPush(args: string[]): Promise<void> {
       'duration-s': { type: 'string' },
       'heartbeat-s': { type: 'string' },
       pictures: { type: 'string' },
+      fleet: { type: 'string' },
       'digest-user': { type: 'string' },
       'digest-password': { type: 'string' },
       concurrency: { type: 'string' },
@@ -122,6 +126,7 @@ async function runPush(args: string[]): Promise<void> {
     durationMs: durationS === undefined ? undefined : durationS * 1000,
     heartbeatEveryMs: heartbeatS === undefined ? undefined : heartbeatS * 1000,
     pictureEvery: numberOption(values, 'pictures'),
+    ...(values.fleet !== undefined ? { fleet: parseFleetMix(values.fleet) } : {}),
     concurrency: numberOption(values, 'concurrency'),
     signal: controller.signal,
     ...(user !== undefined && password !== undefined ? { digest: { username: user, password } } : {}),

@@ -98,3 +98,30 @@ export function notificationBody(document: Record<string, unknown>, picture?: Bu
   if (picture) parts.push({ name: 'Picture', filename: 'Picture.jpg', contentType: 'image/jpeg', headers: { 'Content-ID': 'pictureImage' }, body: picture });
   return buildMultipart(parts);
 }
+
+/** What a camera or NVR says in an ISAPI EventNotificationAlert (HTTP listening mode). */
+export interface AlertFields {
+  eventType: string;
+  eventState: 'active' | 'inactive';
+  eventDescription: string;
+  /** Cameras write `channelID`; NVRs number their inputs `dynChannelID`. */
+  channel: { name: 'channelID' | 'dynChannelID'; id: number };
+  activePostCount: number;
+}
+
+export const XML_CONTENT_TYPE = 'application/xml; charset="UTF-8"';
+
+/** An EventNotificationAlert as cameras and NVRs post it, with the serial in the PSIA Extensions as they write it. */
+export function alertXmlBody(device: PushingDevice, now: Date, alert: AlertFields): Buffer {
+  return Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\n' +
+      `<ipAddress>${device.ipAddress}</ipAddress>\n<portNo>80</portNo>\n<protocol>HTTP</protocol>\n<macAddress>${device.macAddress}</macAddress>\n` +
+      `<${alert.channel.name}>${alert.channel.id}</${alert.channel.name}>\n<dateTime>${localDateTime(now)}</dateTime>\n<activePostCount>${alert.activePostCount}</activePostCount>\n` +
+      `<eventType>${alert.eventType}</eventType>\n<eventState>${alert.eventState}</eventState>\n<eventDescription>${alert.eventDescription}</eventDescription>\n` +
+      `<channelName>${device.deviceName}</channelName>\n` +
+      '<Extensions version="1.0" xmlns="urn:psialliance-org">\n' +
+      `<serialNumber xmlns="urn:selfextension:psiaext-ver10-xsd">${device.serialNumber}</serialNumber>\n` +
+      '</Extensions>\n</EventNotificationAlert>\n',
+  );
+}

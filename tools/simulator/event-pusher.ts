@@ -3,12 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DigestCredentials } from '../../libs/digest/digest.js';
 import { loadAsset } from './assets.js';
 import { DigestSession } from './digest-session.js';
-import { accessEventDocument, heartbeatDocument, newIdPrefix, notificationBody, pushingDevice, type PushingDevice } from './event-documents.js';
-import { multipartContentType } from './multipart-body.js';
+import { newIdPrefix } from './event-documents.js';
+import { FACE_TERMINALS_ONLY, fleetDevice, fleetEvent, fleetHeartbeat, fleetKinds, type DeviceKind, type FleetDevice, type FleetMix, type Notification } from './fleet.js';
 
 /**
- * Simulated face terminals posting access events (and heartbeats) to hikhub at a total rate,
- * round-robin over the devices. Each device posts one request at a time, as a terminal does, over
+ * Simulated devices posting events (and heartbeats) to hikhub at a total rate, round-robin over
+ * the devices: face terminals by default, or a fleet mix of terminals, cameras and NVRs (fleet.ts). Each device posts one request at a time, as a terminal does, over
  * keep-alive connections; with `digest` it answers 401 challenges and reuses the challenge with
  * nc + 1 until the next 401. The run is bounded by `count` and/or `durationMs` and stops early
  * when `signal` aborts.
@@ -25,8 +25,12 @@ export interface PushOptions {
   durationMs?: number;
   /** Each device sends a heartBeat this often (staggered across devices); none when absent. */
   heartbeatEveryMs?: number;
-  /** Events with a picture: a fraction in (0, 1], or every Nth event when > 1. */
+  /** Face terminal events with a picture: a fraction in (0, 1], or every Nth event when > 1. */
   pictureEvery?: number;
+  /** Which kinds of device the fleet has (fleet.ts); default face terminals only. */
+  fleet?: FleetMix;
+  /** Called with each event's final answer (not heartbeats'), e.g. to follow `x-event-id` into the archive. */
+  onEventAnswered?: (answer: EventAnswer) => void;
   digest?: DigestCredentials;
   /** Appended to `url` for device `index` (0-based), e.g. a per-device token. */
   pathForDevice?: (index: number) => string;
@@ -51,12 +55,24 @@ export interface PushResult {
   events: number;
   heartbeats: number;
   pictures: number;
+  /** Events sent per device kind. */
+  eventsByKind: Record<DeviceKind, number>;
   digestChallenges: number;
   elapsedMs: number;
 }
 
+export interface EventAnswer {
+  kind: DeviceKind;
+  /** Final status; 0 for a network error or an abort. */
+  status: number;
+  /** The ingest's `x-event-id` header, when it sent one. */
+  eventId: string | undefined;
+  /** When the answer arrived: performance.timeOrigin + performance.now(), comparable across processes. */
+  answeredAtMs: number;
+}
+
 interface DeviceLane {
-  device: PushingDevice;
+  device: FleetDevice;
   target: URL;
   session: DigestSession | null;
   /** The device's previous request; the next one waits for it. */
@@ -92,34 +108,43 @@ export async function pushEvents(options: PushOptions): Promise<PushResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const idPrefix = options.idPrefix ?? newIdPrefix();
   const picture = options.pictureEvery ? loadAsset('capture.jpg') : null;
-  const result: PushResult = { sent: 0, accepted: 0, statusCounts: {}, networkErrors: 0, aborted: 0, events: 0, heartbeats: 0, pictures: 0, digestChallenges: 0, elapsedMs: 0 };
-  const lanes: DeviceLane[] = Array.from({ length: options.devices }, (_, index) => ({
-    device: pushingDevice(index, idPrefix),
+  const result: PushResult = {
+    sent: 0, accepted: 0, statusCounts: {}, networkErrors: 0, aborted: 0, events: 0, heartbeats: 0, pictures: 0,
+    eventsByKind: { 'face-terminal': 0, camera: 0, nvr: 0 }, digestChallenges: 0, elapsedMs: 0,
+  };
+  const kinds = fleetKinds(options.devices, options.fleet ?? FACE_TERMINALS_ONLY);
+  const lanes: DeviceLane[] = kinds.map((kind, index) => ({
+    device: fleetDevice(index, idPrefix, kind),
     target: targetFor(options.url, options.pathForDevice?.(index) ?? ''),
     session: options.digest ? new DigestSession(options.digest) : null,
     tail: Promise.resolve(),
   }));
 
-  const post = async (lane: DeviceLane, body: Buffer): Promise<void> => {
+  const post = async (lane: DeviceLane, notification: Notification, isEvent: boolean): Promise<void> => {
     const uri = `${lane.target.pathname}${lane.target.search}`;
+    let answer: Answer | undefined;
     try {
-      let answer = await postOnce(agent, lane.target, body, lane.session?.authorization('POST', uri), options);
+      answer = await postOnce(agent, lane.target, notification, lane.session?.authorization('POST', uri), options);
       if (answer.status === 401 && lane.session?.accept(answer.wwwAuthenticate)) {
         result.digestChallenges += 1;
-        answer = await postOnce(agent, lane.target, body, lane.session.authorization('POST', uri), options);
+        answer = await postOnce(agent, lane.target, notification, lane.session.authorization('POST', uri), options);
       }
       result.statusCounts[answer.status] = (result.statusCounts[answer.status] ?? 0) + 1;
       if (answer.status >= 200 && answer.status < 300) result.accepted += 1;
     } catch {
+      answer = undefined;
       if (options.signal?.aborted) result.aborted += 1;
       else result.networkErrors += 1;
+    }
+    if (isEvent && options.onEventAnswered) {
+      options.onEventAnswered({ kind: lane.device.kind, status: answer?.status ?? 0, eventId: answer?.eventId, answeredAtMs: performance.timeOrigin + performance.now() });
     }
   };
 
   const inFlight = new Set<Promise<void>>();
-  const launch = (lane: DeviceLane, body: Buffer): void => {
+  const launch = (lane: DeviceLane, notification: Notification, isEvent: boolean): void => {
     result.sent += 1;
-    const done = lane.tail.then(() => post(lane, body));
+    const done = lane.tail.then(() => post(lane, notification, isEvent));
     lane.tail = done;
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
@@ -147,14 +172,16 @@ export async function pushEvents(options: PushOptions): Promise<PushResult> {
         const lane = lanes[heartbeatIndex % lanes.length]!;
         heartbeatIndex += 1;
         result.heartbeats += 1;
-        launch(lane, notificationBody(heartbeatDocument(lane.device, now)));
+        launch(lane, fleetHeartbeat(lane.device, now), false);
       } else {
         const lane = lanes[eventIndex % lanes.length]!;
         const withPicture = picture !== null && carriesPicture(eventIndex, options.pictureEvery);
         eventIndex += 1;
+        const notification = fleetEvent(lane.device, now, withPicture ? picture : null);
         result.events += 1;
-        if (withPicture) result.pictures += 1;
-        launch(lane, notificationBody(accessEventDocument(lane.device, now, withPicture), withPicture ? picture : undefined));
+        result.eventsByKind[lane.device.kind] += 1;
+        if (notification.withPicture) result.pictures += 1;
+        launch(lane, notification, true);
       }
     }
   } catch (error) {
@@ -170,9 +197,10 @@ export async function pushEvents(options: PushOptions): Promise<PushResult> {
 interface Answer {
   status: number;
   wwwAuthenticate: string | undefined;
+  eventId: string | undefined;
 }
 
-function postOnce(agent: http.Agent, target: URL, body: Buffer, authorization: string | undefined, options: PushOptions): Promise<Answer> {
+function postOnce(agent: http.Agent, target: URL, { body, contentType }: Notification, authorization: string | undefined, options: PushOptions): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = http.request(
       target,
@@ -182,7 +210,7 @@ function postOnce(agent: http.Agent, target: URL, body: Buffer, authorization: s
         signal: options.signal,
         headers: {
           Accept: '*/*',
-          'Content-Type': multipartContentType(),
+          'Content-Type': contentType,
           'Content-Length': body.length,
           Connection: 'keep-alive',
           ...(authorization ? { Authorization: authorization } : {}),
@@ -190,7 +218,8 @@ function postOnce(agent: http.Agent, target: URL, body: Buffer, authorization: s
       },
       (response) => {
         response.resume();
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, wwwAuthenticate: response.headers['www-authenticate'] }));
+        const eventId = response.headers['x-event-id'];
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, wwwAuthenticate: response.headers['www-authenticate'], eventId: typeof eventId === 'string' ? eventId : undefined }));
         response.on('error', reject);
       },
     );
