@@ -1,24 +1,25 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Db } from '../../libs/db/database.js';
 import { isDataException, pgSafeJson, pgSafeText } from '../../libs/db/pg-safe.js';
 import { ParseFailure } from '../../libs/hikvision/event-model.js';
 import { parseRequest } from '../../libs/hikvision/parse-request.js';
-import { BodyMissingError, deleteBody, readBody } from '../../libs/jobs/body-store.js';
+import { BodyMissingError, readBody } from '../../libs/jobs/body-store.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
+import type { BodyCleanup } from './body-cleanup.js';
 import type { DailyLogs } from './daily-logs.js';
 import type { DeviceRegistry } from './device-registry.js';
-import { insertEvent, isAlreadyHandled, isEventLogged, type MarkLogged } from './event-repository.js';
+import type { EventRepository } from './event-repository.js';
 import type { ArchiveOutcome, ArchiverMetrics } from './metrics.js';
 import type { PictureStore } from './picture-store.js';
 import type { Quarantine } from './quarantine.js';
 
 export interface ArchiveDependencies {
-  db: Db;
+  /** Reads bodies; their removal goes through `bodies`. */
   redis: Redis;
+  bodies: BodyCleanup;
+  events: EventRepository;
   devices: DeviceRegistry;
-  markLogged: MarkLogged;
   pictures: PictureStore;
   logs: DailyLogs;
   quarantine: Quarantine;
@@ -32,9 +33,11 @@ export interface ArchiveDependencies {
  * Archive one raw event, safe to run any number of times for the same job:
  * pictures first (deterministic names), then one atomic statement for the event and its pictures,
  * then the daily log lines (once, tracked by events.logged_at), and only then the body leaves Redis.
+ * The writes of concurrent jobs are batched underneath (event rows, log lines, logged marks, body
+ * removals), each job still waiting for its own.
  */
 export function createArchiveHandler(deps: ArchiveDependencies) {
-  const { db, redis, metrics } = deps;
+  const { redis, events, bodies, metrics } = deps;
 
   return async function archiveEvent(raw: RawEvent): Promise<{ outcome: ArchiveOutcome }> {
     const started = process.hrtime.bigint();
@@ -50,7 +53,7 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
     } catch (error) {
       if (!(error instanceof BodyMissingError)) throw error;
       // The body goes only after a commit: a job that finds it gone already did its work.
-      if (await isAlreadyHandled(db, raw.id)) return finish('already_archived', 'unknown');
+      if (await events.isAlreadyHandled(raw.id)) return finish('already_archived', 'unknown');
       throw new UnrecoverableError(`body of event ${raw.id} is missing from Redis and the event was never archived`);
     }
 
@@ -58,7 +61,7 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
       await deps.quarantine(raw, body, pgSafeText(reason), code);
       metrics.parseFailures.inc({ code });
       deps.logger.warn({ eventId: raw.id, path: raw.path, code, reason }, 'event quarantined');
-      await deleteBody(redis, raw.body.key);
+      await bodies.remove(raw.body.key);
       return finish('quarantined', 'unknown');
     };
 
@@ -77,7 +80,8 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
     const device = await deps.devices.resolve(sighting);
     if (event.isHeartbeat) deps.devices.record(device, 'heartbeat', sighting);
     if (event.isHeartbeat && !deps.archiveHeartbeats) {
-      await deleteBody(redis, raw.body.key);
+      // Counters only: the registry sums them in memory, nothing else is written.
+      await bodies.remove(raw.body.key);
       return finish('heartbeat', event.family);
     }
 
@@ -85,7 +89,7 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
     const writeStarted = process.hrtime.bigint();
     let result;
     try {
-      result = await insertEvent(db, raw, event, stored, device);
+      result = await events.insert({ raw, event, pictures: stored, device });
     } catch (error) {
       // A device row deleted under our cache: forget it so the retry recreates it.
       if ((error as { code?: string }).code === '23503') deps.devices.forget(sighting);
@@ -98,25 +102,25 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
     if (result === 'inserted') deps.devices.record(device, 'event', sighting);
 
     if (result === 'duplicate_pictures_adopted') {
-      await deleteBody(redis, raw.body.key);
+      await bodies.remove(raw.body.key);
       return finish('duplicate', event.family);
     }
     if (result === 'duplicate') {
       // Same event resent by the device under a new request: the first copy keeps its pictures.
       await deps.pictures.remove(stored);
-      await deleteBody(redis, raw.body.key);
+      await bodies.remove(raw.body.key);
       return finish('duplicate', event.family);
     }
 
-    if (result === 'inserted' || !(await isEventLogged(db, raw.id))) {
+    if (result === 'inserted' || !(await events.isEventLogged(raw.id))) {
       await deps.logs.write(raw, event, stored);
-      await deps.markLogged(raw.id);
+      await events.markLogged(raw.id);
     }
     if (result === 'inserted') {
       metrics.pictureBytes.inc(stored.reduce((sum, picture) => sum + picture.bytes, 0));
       metrics.eventLag.observe((Date.now() - receivedAt.getTime()) / 1000);
     }
-    await deleteBody(redis, raw.body.key);
+    await bodies.remove(raw.body.key);
     return finish(result === 'inserted' ? 'archived' : 'already_archived', event.family);
   };
 }

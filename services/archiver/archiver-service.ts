@@ -11,7 +11,8 @@ import { createWorkerConnection, checkEvictionPolicy, isRedisReady } from '../..
 import { createArchiveHandler } from './archive-event.js';
 import { createDailyLogs } from './daily-logs.js';
 import { createDeviceRegistry } from './device-registry.js';
-import { createLoggedMarker } from './event-repository.js';
+import { createEventRepository } from './event-repository.js';
+import { createBodyCleanup } from './body-cleanup.js';
 import { createArchiverMetrics } from './metrics.js';
 import { registerQueueDepth } from '../../libs/metrics/queue-depth.js';
 import { registerRedisMemory } from '../../libs/metrics/redis-memory.js';
@@ -40,13 +41,13 @@ export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<R
   registerDeviceActivity(registry, db, env.DEVICE_SILENT_AFTER_SECONDS);
 
   const devices = createDeviceRegistry(db, logger);
-  const logs = createDailyLogs(env.DATA_DIR);
+  const logs = createDailyLogs(env.DATA_DIR, { observeBatch: (size) => metrics.observeBatch('logs', size) });
   devices.start();
   const archiveDependencies = {
-    db,
     redis,
+    bodies: createBodyCleanup(redis, { observeBatch: (size) => metrics.observeBatch('bodies', size) }),
+    events: createEventRepository(db, { observeBatch: metrics.observeBatch }),
     devices,
-    markLogged: createLoggedMarker(db),
     pictures: createPictureStore(env.DATA_DIR),
     logs,
     quarantine: createQuarantine(db, env.DATA_DIR),

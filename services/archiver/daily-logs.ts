@@ -2,18 +2,25 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HikvisionEvent } from '../../libs/hikvision/event-model.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
+import { createMicroBatcher } from './micro-batcher.js';
 import type { StoredPicture } from './picture-store.js';
+
+interface LogLine {
+  fileName: string;
+  line: string;
+}
 
 /**
  * The original server's daily logs, kept file-compatible:
  *   logs/hikvision_events_YYYY-MM-DD.log  one JSON line per archived event
  *   logs/Access Log YYYY-MM-DD.log         one readable line per access-control event
- * Files stay open in append mode (O_APPEND) and each line goes out in a single write, which the
+ * Files stay open in append mode (O_APPEND) and whole lines go out in a single write, which the
  * kernel applies atomically on a local file system: several archiver replicas never interleave
  * or tear lines (shared network file systems such as NFS do not promise this; see the README).
- * Days follow the server's local time zone (TZ), as the original's did.
+ * Days follow the server's local time zone (TZ), as the original's did. Lines of concurrent jobs
+ * are gathered (group commit): one write per file for all of them.
  */
-export function createDailyLogs(dataDir: string) {
+export function createDailyLogs(dataDir: string, options: { observeBatch?: (size: number) => void } = {}) {
   const directory = join(dataDir, 'logs');
   const handles = new Map<string, { handle: Promise<FileHandle>; usedAt: number }>();
 
@@ -37,19 +44,33 @@ export function createDailyLogs(dataDir: string) {
     return handle;
   };
 
-  const append = async (fileName: string, line: string) => {
-    const bytes = Buffer.from(`${line.replace(/[\r\n]+/g, ' ')}\n`);
+  const append = async (fileName: string, lines: string[]) => {
+    const bytes = Buffer.from(lines.map((line) => `${line.replace(/[\r\n]+/g, ' ')}\n`).join(''));
     const { bytesWritten } = await (await handleFor(fileName)).write(bytes);
     if (bytesWritten !== bytes.length) throw new Error(`short write to ${fileName}: ${bytesWritten} of ${bytes.length} bytes`);
   };
 
-  return {
-    async write(raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]): Promise<void> {
-      const day = localDay(new Date(raw.receivedAt));
-      await append(`hikvision_events_${day}.log`, JSON.stringify(eventLogRecord(raw, event, pictures)));
-      if (event.family === 'access_control') {
-        await append(`Access Log ${day}.log`, accessLogLine(raw, event, pictures));
+  const lines = createMicroBatcher<LogLine[], void>({
+    maxBatch: 500,
+    run: async (batch) => {
+      const byFile = new Map<string, string[]>();
+      for (const { fileName, line } of batch.flat()) {
+        const file = byFile.get(fileName);
+        if (file) file.push(line);
+        else byFile.set(fileName, [line]);
       }
+      await Promise.all([...byFile].map(([fileName, fileLines]) => append(fileName, fileLines)));
+      return batch.map(() => undefined);
+    },
+    observe: options.observeBatch,
+  });
+
+  return {
+    write(raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]): Promise<void> {
+      const day = localDay(new Date(raw.receivedAt));
+      const eventLines = [{ fileName: `hikvision_events_${day}.log`, line: JSON.stringify(eventLogRecord(raw, event, pictures)) }];
+      if (event.family === 'access_control') eventLines.push({ fileName: `Access Log ${day}.log`, line: accessLogLine(raw, event, pictures) });
+      return lines.add(eventLines);
     },
     async close(): Promise<void> {
       const entries = [...handles.values()];

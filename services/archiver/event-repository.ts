@@ -4,6 +4,7 @@ import type { HikvisionEvent } from '../../libs/hikvision/event-model.js';
 import { resolveDeviceTime } from '../../libs/hikvision/device-time.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { KnownDevice } from './device-registry.js';
+import { BatchItemFailure, createMicroBatcher } from './micro-batcher.js';
 import type { StoredPicture } from './picture-store.js';
 
 export type InsertResult =
@@ -16,59 +17,157 @@ export type InsertResult =
   /** A resend that carries the pictures the first copy lacked: they are attached to the first copy. */
   | 'duplicate_pictures_adopted';
 
+export interface EventToInsert {
+  raw: RawEvent;
+  event: HikvisionEvent;
+  pictures: StoredPicture[];
+  device: KnownDevice;
+}
+
+export interface EventRepositoryOptions {
+  /** Most events in one INSERT. */
+  maxBatch?: number;
+  /** INSERT statements running at once (database connections held by event writes). */
+  maxInFlight?: number;
+  /** Told the size of every flush, by what was written ('events' rows, 'logged' marks). */
+  observeBatch?: (write: 'events' | 'logged', size: number) => void;
+}
+
 /**
- * The event row and its pictures in one statement (so one round trip and one commit, atomic by
- * itself). Only a conflict — the same id again, or the same event resent — takes a second look.
+ * The archive's event rows, written for many concurrent jobs at once: rows that arrive while an
+ * INSERT runs go together in the next one (one statement, one commit, for up to `maxBatch`
+ * events and their pictures). Each caller still learns its own row's fate, exactly as if the rows
+ * had been inserted one after the other in arrival order.
  */
-export async function insertEvent(db: Db, raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[], device: KnownDevice): Promise<InsertResult> {
-  const occurredAt = device.timeZone ? resolveDeviceTime(event.deviceTime, device.timeZone) : event.occurredAt;
-  const insertRow = db
-    .insertInto('events')
-    .values({
-      id: raw.id,
-      received_at: new Date(raw.receivedAt),
-      occurred_at: occurredAt,
-      device_time: event.deviceTime,
-      event_type: event.eventType,
-      event_state: event.eventState,
-      event_family: event.family,
-      mac_address: event.macAddress,
-      ip_address: event.ipAddress,
-      remote_address: raw.remoteAddress,
-      device_id: device.id,
-      channel_id: event.channelId,
-      channel_name: event.channelName,
-      source_path: raw.path,
-      major_event_type: event.majorEventType,
-      minor_event_type: event.minorEventType,
-      employee_no: event.employeeNo,
-      person_name: event.personName,
-      card_no: event.cardNo,
-      serial_no: event.serialNo,
-      license_plate: event.licensePlate,
-      verify_result: event.verifyResult,
-      dedupe_key: event.dedupeKey,
-      payload: JSON.stringify(event.document),
-    })
-    .onConflict((oc) => oc.doNothing())
-    .returning('id');
-  const { rows } = await sql<{ id: string }>`
-    with inserted as (${insertRow}),
+export function createEventRepository(db: Db, options: EventRepositoryOptions = {}) {
+  const inserts = createMicroBatcher<EventToInsert, InsertResult>({
+    maxBatch: options.maxBatch ?? 200,
+    maxInFlight: options.maxInFlight ?? 2,
+    run: (rows) => insertBatch(db, rows),
+    observe: (size) => options.observeBatch?.('events', size),
+  });
+  const logged = createMicroBatcher<string, void>({
+    maxBatch: 1_000,
+    run: async (ids) => {
+      await sql`update events set logged_at = now() where id = any(${ids}::uuid[])`.execute(db);
+      return ids.map(() => undefined);
+    },
+    observe: (size) => options.observeBatch?.('logged', size),
+  });
+
+  return {
+    insert: (row: EventToInsert): Promise<InsertResult> => inserts.add(row),
+    /** Records that the event's log lines are written (grouped into one UPDATE per flush). */
+    markLogged: (eventId: string): Promise<void> => logged.add(eventId),
+    isEventLogged: (eventId: string) => isEventLogged(db, eventId),
+    isAlreadyHandled: (eventId: string) => isAlreadyHandled(db, eventId),
+  };
+}
+
+export type EventRepository = ReturnType<typeof createEventRepository>;
+
+/**
+ * One statement for the batch. When Postgres refuses it for one row's sake — a value it cannot
+ * store (class 22) or a device row deleted under the cache (class 23) — the rows go again one by
+ * one, so only the culprit fails. Anything else (connection lost, Postgres down) fails the whole
+ * batch with the original error.
+ */
+async function insertBatch(db: Db, rows: EventToInsert[]): Promise<(InsertResult | BatchItemFailure)[]> {
+  // A job seen twice in one batch: only its first copy goes into the statement.
+  const firstIndex = new Map<string, number>();
+  rows.forEach((row, index) => firstIndex.has(row.raw.id) || firstIndex.set(row.raw.id, index));
+  let inserted: Set<string>;
+  try {
+    inserted = await insertRows(db, [...firstIndex.values()].map((index) => rows[index]!));
+  } catch (error) {
+    if (!isRowProblem(error)) throw error;
+    const results: (InsertResult | BatchItemFailure)[] = [];
+    // In order, so that the first of two rows with one dedupe key still wins.
+    for (const row of rows) results.push(await insertEvent(db, row).catch((rowError: unknown) => new BatchItemFailure(rowError)));
+    return results;
+  }
+
+  const results = rows.map((row, index): InsertResult | undefined => (firstIndex.get(row.raw.id) === index && inserted.has(row.raw.id) ? 'inserted' : undefined));
+  const conflicted = rows.filter((_, index) => results[index] === undefined);
+  if (conflicted.length === 0) return results as InsertResult[];
+
+  // Why an insert did nothing is most often settled by one look: the id is there (a re-run).
+  const existing = await db.selectFrom('events').select('id').where('id', 'in', conflicted.map((row) => row.raw.id)).execute();
+  const archived = new Set(existing.map((row) => row.id));
+  for (const [index, row] of rows.entries()) {
+    if (results[index] !== undefined) continue;
+    if (archived.has(row.raw.id)) results[index] = 'already_archived';
+    else if (!row.pictures.length || row.event.dedupeKey === null) results[index] = 'duplicate';
+    // A resend that may bring the pictures the first copy lacked: rare, so one by one and in order.
+    else results[index] = await resolveConflict(db, row);
+  }
+  return results as InsertResult[];
+}
+
+function isRowProblem(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/**
+ * The rows and their pictures in one statement (one round trip, one commit, atomic by itself).
+ * Rows go in dedupe-key order, ties in arrival order: the first of two rows with one key wins,
+ * and two replicas inserting the same keys take their locks in the same order (no deadlock).
+ * Returns the ids actually inserted.
+ */
+async function insertRows(db: Db, rows: EventToInsert[]): Promise<Set<string>> {
+  const values = rows.map(({ raw, event, device }) => ({ raw, event, device, occurredAt: device.timeZone ? resolveDeviceTime(event.deviceTime, device.timeZone) : event.occurredAt }));
+  const column = <T>(pick: (row: (typeof values)[number]) => T): T[] => values.map(pick);
+  const pictures = rows.flatMap(({ raw, pictures: stored }) => stored.map((picture) => ({ eventId: raw.id, picture })));
+  const picture = <T>(pick: (p: StoredPicture) => T): T[] => pictures.map((entry) => pick(entry.picture));
+  const { rows: returned } = await sql<{ id: string }>`
+    with input as (
+      select * from unnest(
+        ${column((v) => v.raw.id)}::uuid[], ${column((v) => v.raw.receivedAt)}::timestamptz[], ${column((v) => v.occurredAt?.toISOString() ?? null)}::timestamptz[],
+        ${column((v) => v.event.deviceTime)}::text[], ${column((v) => v.event.eventType)}::text[], ${column((v) => v.event.eventState)}::text[],
+        ${column((v) => v.event.family)}::text[], ${column((v) => v.event.macAddress)}::text[], ${column((v) => v.event.ipAddress)}::text[],
+        ${column((v) => v.raw.remoteAddress)}::text[], ${column((v) => v.device.id)}::bigint[], ${column((v) => v.event.channelId)}::int[],
+        ${column((v) => v.event.channelName)}::text[], ${column((v) => v.raw.path)}::text[], ${column((v) => v.event.majorEventType)}::int[],
+        ${column((v) => v.event.minorEventType)}::int[], ${column((v) => v.event.employeeNo)}::text[], ${column((v) => v.event.personName)}::text[],
+        ${column((v) => v.event.cardNo)}::text[], ${column((v) => v.event.serialNo)}::text[], ${column((v) => v.event.licensePlate)}::text[],
+        ${column((v) => v.event.verifyResult)}::text[], ${column((v) => v.event.dedupeKey)}::text[], ${column((v) => JSON.stringify(v.event.document))}::text[]
+      ) with ordinality as t(id, received_at, occurred_at, device_time, event_type, event_state, event_family, mac_address, ip_address,
+        remote_address, device_id, channel_id, channel_name, source_path, major_event_type, minor_event_type, employee_no, person_name,
+        card_no, serial_no, license_plate, verify_result, dedupe_key, payload, arrival)
+    ),
+    inserted as (
+      insert into "events" (id, received_at, occurred_at, device_time, event_type, event_state, event_family, mac_address, ip_address,
+        remote_address, device_id, channel_id, channel_name, source_path, major_event_type, minor_event_type, employee_no, person_name,
+        card_no, serial_no, license_plate, verify_result, dedupe_key, payload)
+      select id, received_at, occurred_at, device_time, event_type, event_state, event_family, mac_address, ip_address,
+        remote_address, device_id, channel_id, channel_name, source_path, major_event_type, minor_event_type, employee_no, person_name,
+        card_no, serial_no, license_plate, verify_result, dedupe_key, payload::jsonb
+      from input order by dedupe_key nulls last, arrival
+      on conflict do nothing
+      returning id
+    ),
     pictures as (
       insert into event_pictures (event_id, position, part_name, path, bytes, sha256, content_type)
-      select inserted.id, p.position, p.part_name, p.path, p.bytes, p.sha256, p.content_type
-      from inserted cross join unnest(
-        ${pictures.map((pic) => pic.index)}::int[], ${pictures.map((pic) => pic.partName)}::text[], ${pictures.map((pic) => pic.path)}::text[],
-        ${pictures.map((pic) => pic.bytes)}::int[], ${pictures.map((pic) => pic.sha256)}::text[], ${pictures.map((pic) => pic.contentType)}::text[]
-      ) as p(position, part_name, path, bytes, sha256, content_type)
+      select p.event_id, p.position, p.part_name, p.path, p.bytes, p.sha256, p.content_type
+      from unnest(
+        ${pictures.map((entry) => entry.eventId)}::uuid[], ${picture((p) => p.index)}::int[], ${picture((p) => p.partName)}::text[], ${picture((p) => p.path)}::text[],
+        ${picture((p) => p.bytes)}::int[], ${picture((p) => p.sha256)}::text[], ${picture((p) => p.contentType)}::text[]
+      ) as p(event_id, position, part_name, path, bytes, sha256, content_type)
+      join inserted on inserted.id = p.event_id
     )
     select id from inserted`.execute(db);
-  if (rows.length) return 'inserted';
-  return resolveConflict(db, raw, event, pictures);
+  return new Set(returned.map((row) => row.id));
+}
+
+/** One event by itself, when its batch could not go as one statement. */
+export async function insertEvent(db: Db, row: EventToInsert): Promise<InsertResult> {
+  const inserted = await insertRows(db, [row]);
+  if (inserted.size) return 'inserted';
+  return resolveConflict(db, row);
 }
 
 /** Why the insert did nothing: a re-run of this job, or a resend — which may bring pictures the first copy lacked. */
-async function resolveConflict(db: Db, raw: RawEvent, event: HikvisionEvent, pictures: StoredPicture[]): Promise<InsertResult> {
+async function resolveConflict(db: Db, { raw, event, pictures }: EventToInsert): Promise<InsertResult> {
   return db.transaction().execute(async (trx) => {
     const same = await trx.selectFrom('events').select('id').where('id', '=', raw.id).executeTakeFirst();
     if (same) return 'already_archived';
@@ -96,45 +195,12 @@ async function resolveConflict(db: Db, raw: RawEvent, event: HikvisionEvent, pic
   });
 }
 
-export async function isEventLogged(db: Db, eventId: string): Promise<boolean> {
+async function isEventLogged(db: Db, eventId: string): Promise<boolean> {
   const row = await db.selectFrom('events').select('logged_at').where('id', '=', eventId).executeTakeFirst();
   return row?.logged_at != null;
 }
 
-/**
- * Records that events' log lines are written. Callers await their own id; ids arriving while an
- * UPDATE is in flight go together in the next one (group commit), so a busy archiver pays one
- * statement for many events instead of one each.
- */
-export function createLoggedMarker(db: Db) {
-  let waiting: { id: string; done: () => void; fail: (error: unknown) => void }[] = [];
-  let inFlight: Promise<void> | undefined;
-
-  const run = async (): Promise<void> => {
-    while (waiting.length) {
-      const batch = waiting;
-      waiting = [];
-      try {
-        await db.updateTable('events').set({ logged_at: new Date() }).where('id', 'in', batch.map((entry) => entry.id)).execute();
-        for (const entry of batch) entry.done();
-      } catch (error) {
-        for (const entry of batch) entry.fail(error);
-      }
-    }
-    inFlight = undefined;
-  };
-
-  return function markLogged(eventId: string): Promise<void> {
-    return new Promise<void>((done, fail) => {
-      waiting.push({ id: eventId, done, fail });
-      inFlight ??= run();
-    });
-  };
-}
-
-export type MarkLogged = ReturnType<typeof createLoggedMarker>;
-
-export async function isAlreadyHandled(db: Db, eventId: string): Promise<boolean> {
+async function isAlreadyHandled(db: Db, eventId: string): Promise<boolean> {
   const found = await db
     .selectFrom('events')
     .select('id')

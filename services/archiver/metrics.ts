@@ -5,6 +5,9 @@ import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
 export const ARCHIVE_OUTCOMES = ['archived', 'duplicate', 'already_archived', 'heartbeat', 'quarantined'] as const;
 export type ArchiveOutcome = (typeof ARCHIVE_OUTCOMES)[number];
 
+/** What the archiver writes in batches (the label of hikhub_archiver_batch_items). */
+export const BATCHED_WRITES = ['events', 'logged', 'logs', 'bodies'] as const;
+export type BatchedWrite = (typeof BATCHED_WRITES)[number];
 
 export function createArchiverMetrics(registry: Registry) {
   const metrics = {
@@ -54,12 +57,20 @@ export function createArchiverMetrics(registry: Registry) {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
       registers: [registry],
     }),
+    batchItems: new Histogram({
+      name: 'hikhub_archiver_batch_items',
+      help: 'Items per batched write (events: rows per INSERT, logged: ids per UPDATE, logs: events per log append, bodies: keys per UNLINK pipeline)',
+      labelNames: ['write'] as const,
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers: [registry],
+    }),
   };
   for (const outcome of ARCHIVE_OUTCOMES) {
     for (const family of [...EVENT_FAMILIES, 'unknown']) metrics.events.inc({ outcome, family }, 0);
   }
   for (const final of ['true', 'false']) metrics.jobFailures.inc({ final }, 0);
-  return metrics;
+  const observeBatch = (write: BatchedWrite, size: number) => metrics.batchItems.observe({ write }, size);
+  return { ...metrics, observeBatch };
 }
 
 export type ArchiverMetrics = ReturnType<typeof createArchiverMetrics>;

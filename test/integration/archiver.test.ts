@@ -10,7 +10,8 @@ import { createRegistry } from '../../libs/metrics/registry.js';
 import { createArchiveHandler } from '../../services/archiver/archive-event.js';
 import { createDailyLogs, localDay } from '../../services/archiver/daily-logs.js';
 import { createDeviceRegistry } from '../../services/archiver/device-registry.js';
-import { createLoggedMarker } from '../../services/archiver/event-repository.js';
+import { createBodyCleanup } from '../../services/archiver/body-cleanup.js';
+import { createEventRepository } from '../../services/archiver/event-repository.js';
 import { createArchiverMetrics } from '../../services/archiver/metrics.js';
 import { createPictureStore } from '../../services/archiver/picture-store.js';
 import { createQuarantine } from '../../services/archiver/quarantine.js';
@@ -144,10 +145,10 @@ describe('archiver against the real Redis and Postgres', async () => {
   /** The archive handler itself, wired to this file's world, for tests that drive it job by job. */
   const directHandler = (options: { archiveHeartbeats: boolean; defaultTimeZone?: string }) =>
     createArchiveHandler({
-      db,
       redis,
+      bodies: createBodyCleanup(redis),
+      events: createEventRepository(db),
       devices: createDeviceRegistry(db, createLogger('test', 'silent')),
-      markLogged: createLoggedMarker(db),
       pictures: createPictureStore(world.dataDir),
       logs: createDailyLogs(world.dataDir),
       quarantine: createQuarantine(db, world.dataDir),
