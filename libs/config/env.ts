@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isHashTaggedPrefix, isValidKeyPrefix } from '../redis/key-layout.js';
+import { parseRedisUrl, redisModeOf } from '../redis/redis-target.js';
 
 /**
  * Every setting hikhub reads from the environment, validated once at boot.
@@ -36,6 +38,15 @@ const url = (protocols: string[]) =>
     }
   }, `expected a URL starting with ${protocols.join(' or ')}`);
 
+/** REDIS_URL in one of the shapes libs/redis/redis-target.ts reads; the message says what is wrong. */
+const redisUrl = z.string().superRefine((value, ctx) => {
+  try {
+    parseRedisUrl(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
 /** A fixed offset (+08:00, -5:00, Z) or an IANA zone name (Europe/Paris). */
 const timeZone = z
   .string()
@@ -59,8 +70,10 @@ const cidrList = z
 export const commonEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   LOG_LEVEL: logLevel.default('info'),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('hikhub'),
+  /** One Redis (redis://), a Redis Cluster (redis+cluster://seed,seed) or a master behind Sentinel (redis+sentinel://s1,s2/name); rediss… for TLS. */
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  /** Before every Redis key; hash-tagged ({hikhub}) so each queue stays in one slot — required on Redis Cluster. */
+  QUEUE_PREFIX: z.string().refine(isValidKeyPrefix, 'letters, digits, _ . - only, optionally wrapped in one {…} hash tag').default('hikhub'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(25_000),
   /** Time between readiness going 503 and servers closing, so load balancers stop routing first. */
   SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(0),
@@ -207,14 +220,28 @@ export function loadEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEn
   // Empty strings mean "unset" so that `FOO=` in a compose file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const result = schema.safeParse(cleaned);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
-        const key = issue.path.join('.') || '(root)';
-        const value = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
-        return `${key}: ${issue.message}${value !== undefined && !/PASSWORD|TOKEN|SECRET|KEY/.test(key) ? ` (got ${JSON.stringify(value)})` : ''}`;
-      }),
-    );
-  }
+  const problems = [
+    ...(result.success ? [] : result.error.issues.map((issue) => {
+      const key = issue.path.join('.') || '(root)';
+      const value = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
+      return `${key}: ${issue.message}${value !== undefined && !/PASSWORD|TOKEN|SECRET|KEY/.test(key) ? ` (got ${JSON.stringify(value)})` : ''}`;
+    })),
+    ...crossKeyProblems(schema, cleaned),
+  ];
+  if (problems.length || !result.success) throw new ConfigError(problems);
   return result.data;
+}
+
+/**
+ * Rules that span two keys, listed with the schema's own problems. They live here because zod
+ * cannot `.extend` an object schema that carries a refinement, and every service extends the common one.
+ */
+function crossKeyProblems(schema: z.ZodType, values: Record<string, string | undefined>): string[] {
+  if (!(schema instanceof z.ZodObject) || !('REDIS_URL' in schema.shape) || !('QUEUE_PREFIX' in schema.shape)) return [];
+  const prefix = values.QUEUE_PREFIX ?? commonEnvSchema.shape.QUEUE_PREFIX.parse(undefined);
+  // BullMQ runs multi-key Lua scripts over a queue's keys: on a cluster they must share one slot.
+  if (values.REDIS_URL && redisModeOf(values.REDIS_URL) === 'cluster' && !isHashTaggedPrefix(prefix)) {
+    return [`QUEUE_PREFIX: Redis Cluster needs a hash-tagged prefix, e.g. QUEUE_PREFIX={${prefix.replace(/[{}]/g, '')}} (got ${JSON.stringify(prefix)})`];
+  }
+  return [];
 }

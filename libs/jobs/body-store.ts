@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
+import { keyLayout } from '../redis/key-layout.js';
 
 /**
  * Event bodies live in Redis as a hash of binary chunks, one key per event.
@@ -9,8 +10,9 @@ import type { Redis } from 'ioredis';
  */
 export const BODY_CHUNK_BYTES = 16_384 - 6;
 
+/** Shorthand for `keyLayout(prefix).body(eventId)`, the one body key format. */
 export function bodyKey(prefix: string, eventId: string): string {
-  return `${prefix}:body:${eventId}`;
+  return keyLayout(prefix).body(eventId);
 }
 
 export function splitBody(body: Buffer): Buffer[] {
@@ -23,7 +25,7 @@ export function splitBody(body: Buffer): Buffer[] {
 }
 
 /** Stores the body; returns the chunk count the reader needs. */
-export async function writeBody(redis: Redis, key: string, body: Buffer): Promise<number> {
+export async function writeBody(redis: RedisClient, key: string, body: Buffer): Promise<number> {
   const chunks = splitBody(body);
   const args: (string | Buffer)[] = [];
   chunks.forEach((chunk, index) => args.push(String(index), chunk));
@@ -38,13 +40,13 @@ export class BodyMissingError extends Error {
   }
 }
 
-export async function readBody(redis: Redis, key: string, chunkCount: number): Promise<Buffer> {
+export async function readBody(redis: RedisClient, key: string, chunkCount: number): Promise<Buffer> {
   const fields = Array.from({ length: chunkCount }, (_, index) => String(index));
   const chunks = await redis.hmgetBuffer(key, ...fields);
   if (chunks.some((chunk) => chunk === null)) throw new BodyMissingError(key);
   return Buffer.concat(chunks as Buffer[]);
 }
 
-export async function deleteBody(redis: Redis, key: string): Promise<void> {
+export async function deleteBody(redis: RedisClient, key: string): Promise<void> {
   await redis.unlink(key);
 }

@@ -1,12 +1,12 @@
 import { Queue, Worker, UnrecoverableError, type Job, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { fullJitterDelay, FULL_JITTER_BACKOFF } from './backoff.js';
 import { assertHandlersComplete, jobCatalog, jobDefinition, type JobName, type JobPayload } from './catalog.js';
 
 /** BullMQ keeps an event stream per queue; we do not read it, so keep it short (it costs Redis memory per job). */
 const EVENT_STREAM_MAX_LEN = 1_000;
 
-export function createQueue(name: string, connection: Redis, prefix: string, log?: { warn: (obj: object, msg: string) => void }): Queue {
+export function createQueue(name: string, connection: RedisClient, prefix: string, log?: { warn: (obj: object, msg: string) => void }): Queue {
   const queue = new Queue(name, { connection, prefix, streams: { events: { maxLen: EVENT_STREAM_MAX_LEN } } });
   queue.on('error', (error) => log?.warn({ err: error.message, queue: name }, 'queue error'));
   return queue;
@@ -47,7 +47,7 @@ export type HandlerMap = Record<string, (payload: never, context: JobContext) =>
 export function createContractWorker(
   queueName: string,
   handlers: HandlerMap,
-  options: Omit<WorkerOptions, 'settings'> & { connection: Redis },
+  options: Omit<WorkerOptions, 'settings'> & { connection: RedisClient },
 ): Worker {
   assertHandlersComplete(queueName, handlers);
   return new Worker(

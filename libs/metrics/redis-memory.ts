@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
-import { withTimeout } from '../redis/connection.js';
+import { primaryNodes, withTimeout, type RedisClient } from '../redis/connection.js';
 
 export interface RedisMemory {
   usedBytes: number;
@@ -18,6 +17,15 @@ export function parseRedisMemory(info: string): RedisMemory {
   return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') };
 }
 
+/**
+ * On a cluster, the master that matters is the one closest to full (a hash-tagged prefix keeps a
+ * queue on one master); a master without a limit wins, so the no-limit alert still fires.
+ */
+export function closestToFull(memories: RedisMemory[]): RedisMemory {
+  const ratio = (memory: RedisMemory) => (memory.maxBytes === 0 ? Infinity : memory.usedBytes / memory.maxBytes);
+  return memories.reduce((worst, memory) => (ratio(memory) > ratio(worst) || (ratio(memory) === ratio(worst) && memory.usedBytes > worst.usedBytes) ? memory : worst));
+}
+
 const READ_TIMEOUT_MS = 2_000;
 // One INFO per scrape: both gauges are collected in parallel and share a read this recent.
 const SHARED_READ_MS = 1_000;
@@ -27,11 +35,13 @@ const SHARED_READ_MS = 1_000;
  * queued events live in Redis, and with `noeviction` a full Redis makes ingest answer 503.
  * Every replica reports the same numbers: alerts and dashboards take max(), never sum().
  */
-export function registerRedisMemory(registry: Registry, redis: Redis): void {
+export function registerRedisMemory(registry: Registry, redis: RedisClient): void {
   let last: { at: number; read: Promise<RedisMemory> } | undefined;
   const read = (): Promise<RedisMemory> => {
     if (!last || Date.now() - last.at > SHARED_READ_MS) {
-      last = { at: Date.now(), read: withTimeout(redis.info('memory'), READ_TIMEOUT_MS).then(parseRedisMemory) };
+      const nodes = primaryNodes(redis);
+      const reads = Promise.all(nodes.map((node) => node.info('memory').then(parseRedisMemory)));
+      last = { at: Date.now(), read: withTimeout(reads, READ_TIMEOUT_MS).then(closestToFull) };
     }
     return last.read;
   };

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
 export interface JobCounts {
   waiting: number;
@@ -18,7 +18,7 @@ const LIST_SCAN_LIMIT = 10_000;
  * list — the indexes, then one ZMSCORE per state set and device — never a scan of the queue or a
  * lookup per job. Use it through ProvisioningJobs.countsByDevice, which owns the index key.
  */
-export async function deviceJobCounts(queue: Queue, redis: Redis, indexKey: (deviceId: string) => string, deviceIds: string[]): Promise<Map<string, JobCounts>> {
+export async function deviceJobCounts(queue: Queue, redis: RedisClient, indexKey: (deviceId: string) => string, deviceIds: string[]): Promise<Map<string, JobCounts>> {
   const counts = new Map<string, JobCounts>();
   if (!deviceIds.length) return counts;
 

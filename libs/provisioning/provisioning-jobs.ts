@@ -1,5 +1,6 @@
 import type { Job, JobType, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
+import { keyLayout } from '../redis/key-layout.js';
 import { addJob } from '../jobs/queues.js';
 import { deviceJobCounts, type JobCounts } from './device-job-counts.js';
 import { PROVISIONING_PAYLOAD_VERSION, PROVISIONING_QUEUE, provisioningJobId, type ProvisioningJobName } from '../jobs/provisioning.js';
@@ -44,11 +45,12 @@ export class ProvisioningJobs {
   /** `redis` is the queue's producer connection, `prefix` its key prefix. */
   constructor(
     readonly queue: Queue,
-    private readonly options: { attempts: number; redis: Redis; prefix: string },
+    private readonly options: { attempts: number; redis: RedisClient; prefix: string },
   ) {
     if (queue.name !== PROVISIONING_QUEUE) throw new Error(`ProvisioningJobs needs the ${PROVISIONING_QUEUE} queue`);
-    this.backlog = new DeviceBacklog(options.redis, `${options.prefix}:${PROVISIONING_QUEUE}:device-backlog`);
-    this.index = new DeviceJobIndex(options.redis, `${options.prefix}:${PROVISIONING_QUEUE}:device-jobs`);
+    const keys = keyLayout(options.prefix);
+    this.backlog = new DeviceBacklog(options.redis, keys.provisioningBacklog(PROVISIONING_QUEUE));
+    this.index = new DeviceJobIndex(options.redis, (deviceId) => keys.provisioningDeviceJobs(PROVISIONING_QUEUE, deviceId));
   }
 
   /** Jobs per device by state (waiting, active, delayed, failed), from the per-device index. */
@@ -214,7 +216,7 @@ async function summarize(job: Job, knownState?: string): Promise<JobSummary> {
  */
 class DeviceBacklog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
   ) {}
 
@@ -233,13 +235,9 @@ class DeviceJobIndex {
   private static readonly MAX_PER_DEVICE = 20_000;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    readonly keyOf: (deviceId: string) => string,
   ) {}
-
-  keyOf(deviceId: string): string {
-    return `${this.prefix}:${deviceId}`;
-  }
 
   async add(deviceId: string, jobId: string): Promise<void> {
     await this.redis

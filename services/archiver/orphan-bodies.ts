@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { writeFileAtomic } from '../../libs/files/atomic-write.js';
 import { uuidV7Time } from '../../libs/ids/uuid-v7.js';
 import { readBody } from '../../libs/jobs/body-store.js';
+import type { RedisClient } from '../../libs/redis/connection.js';
+import { keyLayout } from '../../libs/redis/key-layout.js';
 import { scanKeys } from '../../libs/redis/keys.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import type { Counter } from 'prom-client';
@@ -15,7 +16,7 @@ import type { Counter } from 'prom-client';
  * removed from Redis, so Redis memory cannot leak and no bytes are dropped.
  */
 export function createOrphanBodySweeper(options: {
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue;
   prefix: string;
   dataDir: string;
@@ -24,10 +25,11 @@ export function createOrphanBodySweeper(options: {
   logger: Logger;
 }) {
   const { redis, queue, prefix, dataDir, minAgeMs, counter, logger } = options;
-  const keyPrefix = `${prefix}:body:`;
+  const keyPrefix = keyLayout(prefix).bodyPrefix;
 
   async function sweep(now = Date.now()): Promise<number> {
     let moved = 0;
+    // Every master of a cluster is scanned (scanKeys), so a body is found wherever its slot lives.
     for await (const keys of scanKeys(redis, `${keyPrefix}*`)) {
       for (const key of keys) {
         const id = key.slice(keyPrefix.length);

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Db } from '../../libs/db/database.js';
 import { deleteBody, writeBody } from '../../libs/jobs/body-store.js';
 import { QUARANTINE_BODY_MISSING } from '../../libs/jobs/events.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
+import type { RedisClient } from '../../libs/redis/connection.js';
+import { keyLayout } from '../../libs/redis/key-layout.js';
 import type { ArchiveOutcome } from './metrics.js';
 
 type ArchiveEvent = (raw: RawEvent) => Promise<{ outcome: ArchiveOutcome }>;
@@ -38,7 +39,7 @@ export function createRequarantine(db: Db) {
  * rebuilt from the row: same id, time, path, headers. So the event is written exactly as a
  * fresh one (pictures, dedupe, daily logs), and a second run finds it already archived.
  */
-export function createReprocessHandler(deps: { db: Db; redis: Redis; prefix: string; dataDir: string; archiveEvent: ArchiveEvent; logger: Logger }) {
+export function createReprocessHandler(deps: { db: Db; redis: RedisClient; prefix: string; dataDir: string; archiveEvent: ArchiveEvent; logger: Logger }) {
   const { db, redis } = deps;
   return async function reprocessQuarantined(payload: { quarantineId: string }): Promise<{ outcome: ReprocessOutcome }> {
     const row = await db.selectFrom('quarantined_events').selectAll().where('id', '=', payload.quarantineId).executeTakeFirst();
@@ -59,7 +60,7 @@ export function createReprocessHandler(deps: { db: Db; redis: Redis; prefix: str
     }
 
     const { method, query, ...headers } = row.headers as Record<string, string>;
-    const key = `${deps.prefix}:body:reprocess:${row.id}`;
+    const key = keyLayout(deps.prefix).reprocessBody(row.id);
     const chunks = await writeBody(redis, key, body);
     const raw: RawEvent = {
       v: 1,

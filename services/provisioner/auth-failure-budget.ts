@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../libs/redis/connection.js';
+import { keyLayout, type KeyLayout } from '../../libs/redis/key-layout.js';
 
 export const AUTH_FAILURE_LIMIT = 2;
 export const AUTH_FAILURE_WINDOW_MS = 30 * 60_000;
@@ -10,15 +11,19 @@ export const AUTH_FAILURE_WINDOW_MS = 30 * 60_000;
  * then recording cannot overshoot.
  */
 export class AuthFailureBudget {
+  private readonly keys: KeyLayout;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    prefix: string,
     private readonly limit = AUTH_FAILURE_LIMIT,
     private readonly windowMs = AUTH_FAILURE_WINDOW_MS,
-  ) {}
+  ) {
+    this.keys = keyLayout(prefix);
+  }
 
   private key(deviceId: string): string {
-    return `${this.prefix}:isapi:auth-failures:${deviceId}`;
+    return this.keys.authFailures(deviceId);
   }
 
   async record(deviceId: string, at = Date.now()): Promise<void> {

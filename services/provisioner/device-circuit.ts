@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../libs/redis/connection.js';
+import { keyLayout, type KeyLayout } from '../../libs/redis/key-layout.js';
 
 /**
  * A per-device circuit breaker, shared by every replica through Redis. When a device cannot be
@@ -8,15 +9,19 @@ import type { Redis } from 'ioredis';
  * probe (jobs of one device run one at a time); its success closes the circuit.
  */
 export class DeviceCircuit {
+  private readonly keys: KeyLayout;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    prefix: string,
     private readonly baseMs = 1_000,
     private readonly capMs = 5 * 60_000,
-  ) {}
+  ) {
+    this.keys = keyLayout(prefix);
+  }
 
   private key(deviceId: string): string {
-    return `${this.prefix}:isapi:circuit:${deviceId}`;
+    return this.keys.deviceCircuit(deviceId);
   }
 
   /** When the circuit closes again, or null when it is closed. */
@@ -27,14 +32,15 @@ export class DeviceCircuit {
 
   /** Another failure to reach the device: open (again) for twice as long as last time. */
   async trip(deviceId: string): Promise<number> {
-    const failures = await this.redis.incr(`${this.key(deviceId)}:failures`);
-    await this.redis.pexpire(`${this.key(deviceId)}:failures`, this.capMs * 4);
+    const failures = await this.redis.incr(this.keys.deviceCircuitFailures(deviceId));
+    await this.redis.pexpire(this.keys.deviceCircuitFailures(deviceId), this.capMs * 4);
     const openMs = Math.min(this.capMs, this.baseMs * 2 ** Math.min(failures - 1, 20));
     await this.redis.set(this.key(deviceId), String(failures), 'PX', openMs);
     return Date.now() + openMs;
   }
 
   async reset(deviceId: string): Promise<void> {
-    await this.redis.del(this.key(deviceId), `${this.key(deviceId)}:failures`);
+    // Two keys in one DEL: one slot on a cluster, as every key under the hash-tagged prefix.
+    await this.redis.del(this.key(deviceId), this.keys.deviceCircuitFailures(deviceId));
   }
 }

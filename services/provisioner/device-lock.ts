@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../libs/redis/connection.js';
+import { keyLayout, type KeyLayout } from '../../libs/redis/key-layout.js';
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -15,12 +16,15 @@ export class DeviceBusyElsewhereError extends Error {
  */
 export class DeviceLocks {
   private readonly lines = new Map<string, { tail: Promise<void>; waiting: number }>();
+  private readonly keys: KeyLayout;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly redis: RedisClient,
+    prefix: string,
     private readonly options: { ttlMs?: number; maxWaitMs?: number } = {},
-  ) {}
+  ) {
+    this.keys = keyLayout(prefix);
+  }
 
   /** Devices with at least one job of this process queued or running. */
   activeDevices(): number {
@@ -50,7 +54,7 @@ export class DeviceLocks {
   }
 
   private async holdingRedisLock<T>(deviceId: string, work: () => Promise<T>): Promise<T> {
-    const key = `${this.prefix}:isapi:device-lock:${deviceId}`;
+    const key = this.keys.deviceLock(deviceId);
     const token = randomUUID();
     const ttlMs = this.options.ttlMs ?? 30_000;
     const deadline = Date.now() + (this.options.maxWaitMs ?? 5_000);

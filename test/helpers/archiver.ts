@@ -1,9 +1,9 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { archiverEnvSchema, loadEnv, type ArchiverEnv } from '../../libs/config/env.js';
 import { createDb } from '../../libs/db/database.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { createLogger } from '../../libs/logger/logger.js';
+import { createRedisConnection } from '../../libs/redis/connection.js';
 import { startArchiver } from '../../services/archiver/archiver-service.js';
 import { createIsolation } from './isolation.js';
 import { TEST_REDIS_URL } from './redis.js';
@@ -27,17 +27,17 @@ export async function startTestArchiver(overrides: Record<string, string>) {
  * A test file's own database, Redis prefix and data directory, plus connections to look at them
  * (`db`, `redis`, and `queue` for the events queue), all torn down together.
  */
-export async function createTestWorld(label: string) {
-  const isolation = await createIsolation(label);
+export async function createTestWorld(label: string, redisUrl = TEST_REDIS_URL) {
+  const isolation = await createIsolation(label, redisUrl);
   // Kysely connects on first query, so this is safe before any service has created the database.
   const db = createDb(isolation.databaseUrl, 2);
-  const redis = new Redis(TEST_REDIS_URL);
+  const redis = createRedisConnection(redisUrl, 'worker', 'hikhub-test-world');
   const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: isolation.prefix });
   return {
     databaseUrl: isolation.databaseUrl,
     prefix: isolation.prefix,
     dataDir: isolation.dataDir,
-    env: { DATABASE_URL: isolation.databaseUrl, QUEUE_PREFIX: isolation.prefix, DATA_DIR: isolation.dataDir },
+    env: { DATABASE_URL: isolation.databaseUrl, QUEUE_PREFIX: isolation.prefix, DATA_DIR: isolation.dataDir, REDIS_URL: redisUrl },
     db,
     redis,
     queue,

@@ -1,5 +1,4 @@
 import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { loadEnv, provisionerEnvSchema } from '../../libs/config/env.js';
 import { SecretBox } from '../../libs/crypto/secret-box.js';
 import { createDb, ensureDatabaseExists } from '../../libs/db/database.js';
@@ -8,6 +7,7 @@ import { PROVISIONING_QUEUE } from '../../libs/jobs/provisioning.js';
 import { createLogger } from '../../libs/logger/logger.js';
 import { DesiredState } from '../../libs/provisioning/desired-state.js';
 import { ProvisioningJobs } from '../../libs/provisioning/provisioning-jobs.js';
+import { createRedisConnection } from '../../libs/redis/connection.js';
 import { startProvisioner } from '../../services/provisioner/provisioner-service.js';
 import { createIsolation } from './isolation.js';
 import { TEST_REDIS_URL } from './redis.js';
@@ -19,12 +19,12 @@ export const TEST_CREDENTIALS_KEY = Buffer.alloc(32, 7).toString('base64');
  * A test file's provisioning world: its own database (migrated), Redis prefix and data dir, the
  * desired-state repository and job producer the admin API uses, torn down together.
  */
-export async function createProvisioningWorld(label: string) {
-  const isolation = await createIsolation(label);
+export async function createProvisioningWorld(label: string, redisUrl = TEST_REDIS_URL) {
+  const isolation = await createIsolation(label, redisUrl);
   await ensureDatabaseExists(isolation.databaseUrl);
   const db = createDb(isolation.databaseUrl, 4);
   await migrateToLatest(db, createLogger('test', 'silent'));
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = createRedisConnection(redisUrl, 'worker', 'hikhub-test-provisioning');
   const queue = new Queue(PROVISIONING_QUEUE, { connection: redis, prefix: isolation.prefix });
   const desired = new DesiredState(db, SecretBox.fromText(TEST_CREDENTIALS_KEY));
   const jobs = new ProvisioningJobs(queue, { attempts: 20, redis, prefix: isolation.prefix });
@@ -33,7 +33,7 @@ export async function createProvisioningWorld(label: string) {
     QUEUE_PREFIX: isolation.prefix,
     DATA_DIR: isolation.dataDir,
     CREDENTIALS_KEY: TEST_CREDENTIALS_KEY,
-    REDIS_URL: TEST_REDIS_URL,
+    REDIS_URL: redisUrl,
     RECONCILE_INTERVAL_MS: '0',
     PROVISIONER_METRICS_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -16,6 +16,25 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Polls PING until a freshly spawned redis-server (or sentinel) on the port answers, for up to 10 s. */
+export async function waitUntilAnswering(port: number, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      return;
+    } catch {
+      client.disconnect();
+      if (Date.now() > deadline) throw new Error(`${what} did not start`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 /**
  * A private redis-server on a free port, for tests that must stop, freeze or restart Redis —
  * never the shared instance. Stopped by its own pid.
@@ -26,14 +45,22 @@ export class PrivateRedis {
     readonly port: number,
     private readonly dir: string,
     private readonly aof: boolean,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
-  /** `aof: true` runs it as production should: append-only file, fsync every second. */
-  static async start(options: { aof?: boolean } = {}): Promise<PrivateRedis> {
+  /**
+   * `aof: true` runs it as production should: append-only file, fsync every second. `args` are
+   * further redis-server options (a cluster node's, a replica's), relative paths inside its own dir.
+   */
+  static async start(options: { aof?: boolean; args?: string[] } = {}): Promise<PrivateRedis> {
     const dir = await mkdtemp(join(tmpdir(), 'hikhub-redis-'));
-    const redis = new PrivateRedis(await freePort(), dir, options.aof ?? false);
+    const redis = new PrivateRedis(await freePort(), dir, options.aof ?? false, options.args);
     await redis.launch();
     return redis;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
   }
 
   get url(): string {
@@ -41,24 +68,10 @@ export class PrivateRedis {
   }
 
   async launch(): Promise<void> {
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', this.aof ? 'yes' : 'no', '--appendfsync', 'everysec', '--dir', this.dir, '--maxmemory-policy', 'noeviction'], {
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', this.aof ? 'yes' : 'no', '--appendfsync', 'everysec', '--dir', this.dir, '--maxmemory-policy', 'noeviction', ...this.extraArgs], {
       stdio: 'ignore',
     });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const client = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        await client.ping();
-        client.disconnect();
-        return;
-      } catch {
-        client.disconnect();
-        if (Date.now() > deadline) throw new Error('private redis-server did not start');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    await waitUntilAnswering(this.port, 'private redis-server');
   }
 
   /** SIGSTOP: connections stay open but nothing answers — the "black hole" failure. */
