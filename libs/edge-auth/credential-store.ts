@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { digestHa1 } from '../digest/digest.js';
+import { looksLikePathToken } from './path-token.js';
 
 /**
  * Device credentials for the ingest edge, in Redis so every ingest replica sees them without
@@ -14,15 +15,8 @@ import { digestHa1 } from '../digest/digest.js';
 export const DEFAULT_DIGEST_REALM = 'hikhub';
 const CACHE_LIMIT = 10_000;
 
-/** A new path token: 32 random bytes, base64url (43 characters). */
-export function createPathToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-/** What a path segment must look like to be looked up as a token at all (saves Redis from guesses such as "events"). */
-export function looksLikePathToken(segment: string): boolean {
-  return /^[A-Za-z0-9_-]{32,128}$/.test(segment);
-}
+// The token form lives in path-token.ts; re-exported because callers know tokens from the store.
+export { createPathToken, looksLikePathToken } from './path-token.js';
 
 export const hashPathToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 
@@ -43,7 +37,8 @@ export class EdgeCredentialStore {
   private readonly cache = new Map<string, CacheEntry<unknown>>();
 
   constructor(
-    private readonly redis: Redis,
+    /** The edge's connection (the Digest replay guard shares it). */
+    readonly redis: Redis,
     private readonly prefix: string,
     options: { cacheMs?: number; realm?: string } = {},
   ) {

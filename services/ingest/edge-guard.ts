@@ -3,10 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { IngestEnv } from '../../libs/config/env.js';
 import { digestHa1, formatDigestChallenge, parseDigestAuthorization, verifyDigestResponse } from '../../libs/digest/digest.js';
 import { createAddressMatcher } from '../../libs/edge-auth/address-list.js';
-import { looksLikePathToken, type EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
-import { NonceCountGuard, NonceIssuer } from '../../libs/edge-auth/nonce.js';
+import type { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
+import { NonceIssuer } from '../../libs/edge-auth/nonce.js';
+import { NonceReplayGuard, parseNonceCount } from '../../libs/edge-auth/nonce-replay-guard.js';
 import { createPathMatcher } from '../../libs/edge-auth/path-glob.js';
 import type { RateLimit, RedisRateLimiter } from '../../libs/edge-auth/rate-limiter.js';
+import { findPathToken, redactTarget } from '../../libs/edge-auth/token-redaction.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { withTimeout } from '../../libs/redis/connection.js';
 import { edgeModes } from './edge-config.js';
@@ -18,9 +20,9 @@ export type EdgeDecision =
       kind: 'pass';
       /** The authenticated device (path token or per-device Digest credential); null when open or shared. */
       deviceId: string | null;
-      /** The path as it may be recorded: a path token is replaced by ":token" so it never reaches Redis, Postgres or logs. */
+      /** The path as it may be recorded: any token in it is replaced by ":token" so it never reaches Redis, Postgres or logs. */
       recordedPath: string;
-      /** The query (without "?") as it may be recorded, tokens redacted; "" when there is none. */
+      /** The query (without "?") as it may be recorded, tokens redacted the same way; "" when there is none. */
       recordedQuery: string;
     }
   | { kind: 'refuse'; status: number; text: string; rejection: IngestRejectionReason; headers: Record<string, string> };
@@ -54,15 +56,25 @@ export type EdgeSettings = Pick<
 
 const CREDENTIAL_LOOKUP_TIMEOUT_MS = 500;
 
-type AuthResult = { ok: true; deviceId: string | null; recordedPath: string } | { ok: false; reason: AuthFailureReason; stale: boolean };
+type AuthResult = { ok: true; deviceId: string | null } | { ok: false; reason: AuthFailureReason; stale: boolean };
 
 /**
  * The device-facing checks, cheapest first: path allow-list (404), address allow-list (403),
  * rate limit per address (429), authentication (401 with a challenge), rate limit per device
  * (429). Rate limits fail open when Redis does not answer: the durable write that follows
  * answers 503 in that case anyway, and a limiter must never be the reason an event is lost.
+ * Credential look-ups and the Digest replay guard fail closed: the check throws and the caller
+ * answers 503 (never a request let in unchecked).
  */
-export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCredentialStore; limiter: RedisRateLimiter; metrics: IngestMetrics; logger: Logger }) {
+export function createEdgeGuard(options: {
+  settings: EdgeSettings;
+  store: EdgeCredentialStore;
+  limiter: RedisRateLimiter;
+  metrics: IngestMetrics;
+  logger: Logger;
+  /** Used nonce counts, shared by every replica; by default on the credential store's connection. */
+  replays?: NonceReplayGuard;
+}) {
   const { settings, store, limiter, metrics, logger } = options;
   const modes = edgeModes(settings);
   const pathAllowed = createPathMatcher(settings.INGEST_ALLOWED_PATHS);
@@ -70,7 +82,7 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
   const realm = settings.INGEST_DIGEST_REALM;
   const lifetimeMs = settings.INGEST_NONCE_LIFETIME_S * 1000;
   const nonces = modes.digest ? new NonceIssuer(settings.INGEST_NONCE_SECRET ?? '', lifetimeMs) : null;
-  const nonceCounts = new NonceCountGuard(lifetimeMs);
+  const replays = options.replays ?? new NonceReplayGuard(store.redis, settings.QUEUE_PREFIX);
   const shared =
     settings.INGEST_DIGEST_USERNAME !== undefined && settings.INGEST_DIGEST_PASSWORD !== undefined
       ? { username: settings.INGEST_DIGEST_USERNAME, ha1: digestHa1(settings.INGEST_DIGEST_USERNAME, realm, settings.INGEST_DIGEST_PASSWORD) }
@@ -127,21 +139,22 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
     if (!verifyDigestResponse(auth, edge.req.method ?? 'POST', credential.ha1)) return fail('bad_credentials');
     // Right password on an old nonce: RFC 7616 says stale=true, and the client retries without asking its user.
     if (nonceStatus === 'stale') return fail('stale_nonce', true);
-    if (!nonceCounts.firstUse(auth.nonce, auth.nc ?? '')) return fail('replayed_nonce', true);
-    return { ok: true, deviceId: credential.deviceId, recordedPath: withoutPathToken(edge.path) };
+    const nc = parseNonceCount(auth.nc);
+    if (nc === null) return fail('malformed');
+    // Shared with every replica; a count seen before (or too old to tell) gets a fresh nonce.
+    if (!(await lookup(replays.firstUse(auth.nonce, nc, nonces!.remainingMs(auth.nonce))))) return fail('replayed_nonce', true);
+    return { ok: true, deviceId: credential.deviceId };
   }
 
   async function authenticate(edge: EdgeRequest): Promise<AuthResult> {
-    // Even when tokens are not checked (INGEST_AUTH=none), one in the path is not archived: a
-    // device configured with a token before token auth was turned on must not leak it.
-    if (!modes.digest && !modes.token) return { ok: true, deviceId: null, recordedPath: withoutPathToken(edge.path) };
+    if (!modes.digest && !modes.token) return { ok: true, deviceId: null };
     let failure: AuthResult = { ok: false, reason: 'missing', stale: false };
     if (modes.token) {
-      const slash = edge.path.lastIndexOf('/');
-      const segment = edge.path.slice(slash + 1);
-      if (looksLikePathToken(segment)) {
-        const deviceId = await lookup(store.resolvePathToken(segment));
-        if (deviceId !== null) return { ok: true, deviceId, recordedPath: withoutPathToken(edge.path) };
+      const found = findPathToken(edge.target);
+      if (found.kind === 'ambiguous') failure = { ok: false, reason: 'malformed', stale: false };
+      if (found.kind === 'token') {
+        const deviceId = await lookup(store.resolvePathToken(found.token));
+        if (deviceId !== null) return { ok: true, deviceId };
         failure = { ok: false, reason: 'unknown_token', stale: false };
       }
     }
@@ -168,20 +181,11 @@ export function createEdgeGuard(options: { settings: EdgeSettings; store: EdgeCr
       const perDevice = await limit([{ key: `${prefix}:device:${auth.deviceId}`, ratePerSecond: settings.INGEST_RATE_PER_DEVICE, burst: settings.INGEST_BURST_PER_DEVICE }]);
       if (perDevice) return perDevice;
     }
-    return { kind: 'pass', deviceId: auth.deviceId, recordedPath: auth.recordedPath, recordedQuery: queryOf(edge.target) };
+    // Whatever INGEST_AUTH is, no token is recorded: a device configured with one before token
+    // auth was turned on (or with one it does not need) must not leak it.
+    const recorded = redactTarget(edge.target);
+    return { kind: 'pass', deviceId: auth.deviceId, recordedPath: recorded.path, recordedQuery: recorded.query };
   };
 }
 
 export type EdgeGuard = ReturnType<typeof createEdgeGuard>;
-
-/** The query of a request-target, without "?". */
-function queryOf(target: string): string {
-  const queryIndex = target.indexOf('?');
-  return queryIndex === -1 ? '' : target.slice(queryIndex + 1);
-}
-
-/** The path with a token-shaped last segment replaced by ":token". */
-function withoutPathToken(path: string): string {
-  const slash = path.lastIndexOf('/');
-  return looksLikePathToken(path.slice(slash + 1)) ? `${path.slice(0, slash + 1)}:token` : path;
-}

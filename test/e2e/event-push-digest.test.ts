@@ -40,7 +40,7 @@ describe('event push configured by hikhub, with per-device Digest', () => {
 
     const slot = terminal.httpHosts().find((host) => host.httpAuthenticationMethod === 'MD5digest');
     expect(slot).toMatchObject({ ipAddress: '127.0.0.1', portNo: String(system.ports.ingest), userName: configured.digestUsername });
-    expect(slot?.url).toMatch(/^\/hikvision\/events\/[A-Za-z0-9_-]{43}$/);
+    expect(slot?.url).toMatch(/^\/hikvision\/events\/hkp_[A-Za-z0-9]{49}$/);
     const password = String(slot?.password ?? '');
     expect(password).toMatch(/^[A-Za-z0-9]{16}$/);
 

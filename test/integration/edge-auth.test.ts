@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
@@ -85,7 +86,7 @@ describe('device authentication at the ingest edge', () => {
   });
 
   const queued = async () => (await queue.getJobCounts('waiting')).waiting ?? 0;
-  const failures = (reason: string) => metricValue(ingest.port, new RegExp(`hikhub_ingest_auth_failures_total\\{reason="${reason}",service="ingest"\\} (\\d+)`));
+  const failures = (reason: string) => metricValue(ingest.metricsPort, new RegExp(`hikhub_ingest_auth_failures_total\\{reason="${reason}",service="ingest"\\} (\\d+)`));
 
   /** The Digest exchange a device makes: POST, 401 with a challenge, POST again with the answer. */
   async function digestAuthorization(credentials: { username: string; password: string }, nc = 1, uri = PATH) {
@@ -171,15 +172,28 @@ describe('device authentication at the ingest edge', () => {
     expect(otherPath.status).toBe(401);
   });
 
-  it('never archives a token-shaped path segment, even with authentication off', async () => {
+  it('never records a token, wherever the device puts it, even with authentication off', async () => {
     const open = await startTestIngest({ QUEUE_PREFIX: prefix });
     try {
       const token = createPathToken();
-      const accepted = await post(open.port, `${PATH}/${token}`);
-      expect(accepted.status).toBe(200);
-      const job = await queue.getJob(String(accepted.headers['x-event-id']));
-      expect(job!.data.path).toBe(`${PATH}/:token`);
-      expect(JSON.stringify(job!.data)).not.toContain(token);
+      const old = randomBytes(32).toString('base64url');
+      const encoded = [...token].map((char) => `%${char.charCodeAt(0).toString(16)}`).join('');
+      for (const [target, path, query] of [
+        [`${PATH}/${token}`, `${PATH}/:token`, ''],
+        [`${PATH}/${token}/`, `${PATH}/:token/`, ''],
+        [`${PATH}/${token}.xml`, `${PATH}/:token.xml`, ''],
+        [`/hikvision/${token}/events`, '/hikvision/:token/events', ''],
+        [`${PATH}/${encoded}`, `${PATH}/:token`, ''],
+        [`${PATH}?channel=1&token=${token}`, PATH, 'channel=1&token=:token'],
+        [`${PATH}/${old}`, `${PATH}/:token`, ''],
+        [`${PATH}/${old}.xml?token=${old}`, `${PATH}/:token.xml`, 'token=:token'],
+      ] as const) {
+        const accepted = await post(open.port, target);
+        expect(accepted.status, target).toBe(200);
+        const job = await queue.getJob(String(accepted.headers['x-event-id']));
+        expect({ path: job!.data.path, query: job!.data.query }, target).toEqual({ path, query });
+        for (const secret of [token, old, encoded]) expect(JSON.stringify(job!.data)).not.toContain(secret);
+      }
     } finally {
       await open.stop();
     }
@@ -203,6 +217,28 @@ describe('device authentication at the ingest edge', () => {
 
     await store.revokePathToken(token);
     await waitFor(async () => (await post(ingest.port, `${PATH}/${token}`)).status === 401, 5_000, 'revocation to reach the ingest');
+  });
+
+  it('finds an issued token anywhere in the target, keeps older tokens working as the last segment, and refuses two tokens', async () => {
+    const token = createPathToken();
+    await store.setPathToken(token, 'device-door-10');
+    for (const target of [`/hikvision/${token}/events`, `${PATH}/${token}.xml`, `${PATH}?token=${token}`, `${PATH}/${[...token].map((char) => `%${char.charCodeAt(0).toString(16)}`).join('')}`]) {
+      const accepted = await post(ingest.port, target);
+      expect(accepted.status, target).toBe(200);
+      expect(JSON.stringify((await queue.getJob(String(accepted.headers['x-event-id'])))!.data)).not.toContain(token);
+    }
+    // A token issued before the hkp_ form (43 base64url characters), as devices in the field hold them.
+    const old = randomBytes(32).toString('base64url');
+    await store.setPathToken(old, 'device-door-11');
+    const byOld = await post(ingest.port, `${PATH}/${old}`);
+    expect(byOld.status).toBe(200);
+    expect((await queue.getJob(String(byOld.headers['x-event-id'])))!.data.path).toBe(`${PATH}/:token`);
+    // Two different issued tokens: which device is it? Neither is tried.
+    const other = createPathToken();
+    await store.setPathToken(other, 'device-door-12');
+    const malformed = await failures('malformed');
+    expect((await post(ingest.port, `${PATH}/${token}?token=${other}`)).status).toBe(401);
+    expect(await failures('malformed')).toBe(malformed + 1);
   });
 
   it('refuses addresses outside the allow-list with 403 and paths outside it with 404', async () => {
