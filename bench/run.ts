@@ -13,6 +13,8 @@ import { benchProvisioning, type ProvisioningBenchResult } from './provisioning.
 import { benchIngestVsFloor, type IngestFloorResult } from './ingest-floor.js';
 import { faceEventSource, FACE_EVENT_BYTES, PARKING_EVENT_BYTES, XML_EVENT_BYTES } from './payloads.js';
 import { measureRedisBytesPerEvent } from './redis-memory.js';
+import { benchSoak, soakBudgetS, type SoakResult } from './soak.js';
+import { formatSoak } from './soak-report.js';
 import { fmt, formatTable, progress, Resources, type LoadScenarioOptions } from './support.js';
 
 /**
@@ -23,27 +25,38 @@ import { fmt, formatTable, progress, Resources, type LoadScenarioOptions } from 
  *   npm run bench                 # all scenarios, table on stdout (progress on stderr)
  *   npm run bench -- --json       # the same results as JSON
  *   npm run bench -- --only memory,ingest --duration 3 --events 1000
+ *   npm run bench -- --only soak --soak-rates 200,400,800 --soak-step-s 60   # not in the default set: it runs for minutes
  */
 
-const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest', 'provisioning', 'events-api'] as const;
+const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest', 'provisioning', 'events-api', 'soak'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+const DEFAULT_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((name) => name !== 'soak');
 
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    only: { type: 'string', default: SCENARIOS.join(',') },
+    only: { type: 'string', default: DEFAULT_SCENARIOS.join(',') },
     connections: { type: 'string', default: '64' },
     warmup: { type: 'string', default: '1' },
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' },
     events: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '16' },
-    'timeout-s': { type: 'string', default: '600' },
+    // Default 600 s, plus the soak's own length when it is selected.
+    'timeout-s': { type: 'string' },
     people: { type: 'string', default: '1000' },
     devices: { type: 'string', default: '10' },
     'latency-ms': { type: 'string', default: '20' },
     'archive-events': { type: 'string', default: '1000000' },
     'api-requests': { type: 'string', default: '400' },
+    'soak-devices': { type: 'string', default: '1000' },
+    'soak-mix': { type: 'string', default: 'face-terminal=0.4,camera=0.4,nvr=0.2' },
+    'soak-heartbeat-s': { type: 'string', default: '30' },
+    'soak-archivers': { type: 'string', default: '1' },
+    'soak-rates': { type: 'string', default: '' },
+    'soak-step-s': { type: 'string', default: '60' },
+    'soak-rate': { type: 'string' },
+    'soak-duration-s': { type: 'string', default: '600' },
   },
 });
 
@@ -74,6 +87,7 @@ interface Results {
   provisioning?: ProvisioningBenchResult;
   archiver?: ArchiverThroughputResult[];
   eventsApi?: EventsApiResult;
+  soak?: SoakResult;
 }
 
 const resources = new Resources();
@@ -86,11 +100,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanup().finally(() => process.exit(130));
   });
 }
+const soakRates = args['soak-rates'].split(',').map((rate) => rate.trim()).filter(Boolean).map(Number);
+const soakStepS = Number(args['soak-step-s']);
+const soakDurationS = Number(args['soak-duration-s']);
+const timeoutS = args['timeout-s'] !== undefined ? Number(args['timeout-s']) : 600 + (selected.has('soak') ? soakBudgetS({ rates: soakRates, stepS: soakStepS, durationS: soakDurationS }) : 0);
 // The whole bench is bounded: past the deadline it stops what it started and exits.
 const watchdog = setTimeout(() => {
-  progress(`still running after ${args['timeout-s']} s: giving up`);
+  progress(`still running after ${timeoutS} s: giving up`);
   void cleanup().finally(() => process.exit(2));
-}, Number(args['timeout-s']) * 1000);
+}, timeoutS * 1000);
 watchdog.unref();
 
 async function postgresVersion(): Promise<string> {
@@ -184,6 +202,24 @@ async function main(): Promise<Results> {
         }),
       );
     }
+  }
+
+  if (selected.has('soak')) {
+    results.soak = await benchSoak({
+      resources,
+      redis,
+      redisUrl: privateRedis.url,
+      devices: Number(args['soak-devices']),
+      mix: args['soak-mix'],
+      heartbeatS: Number(args['soak-heartbeat-s']),
+      connections: Number(args.connections),
+      archivers: Number(args['soak-archivers']),
+      concurrency: Number(args.concurrency),
+      rates: soakRates,
+      stepS: soakStepS,
+      rate: args['soak-rate'] === undefined ? undefined : Number(args['soak-rate']),
+      durationS: soakDurationS,
+    });
   }
   return results;
 }
@@ -315,6 +351,8 @@ function report(results: Results): string {
       '   budget (from the issue) = 1.1 × body + 2 KiB',
     );
   }
+
+  if (results.soak) out.push(...formatSoak(results.soak));
   return `${out.join('\n')}\n`;
 }
 
