@@ -19,6 +19,9 @@ const { values } = parseArgs({
     devices: { type: 'string' },
     rate: { type: 'string' },
     'duration-s': { type: 'string' },
+    count: { type: 'string' },
+    'id-prefix': { type: 'string' },
+    'serial-no-after': { type: 'string' },
     'heartbeat-s': { type: 'string' },
     fleet: { type: 'string' },
     connections: { type: 'string' },
@@ -40,7 +43,11 @@ const result = await pushEvents({
   url: values.url!,
   devices: Number(values.devices),
   ratePerSecond: Number(values.rate),
-  durationMs: Number(values['duration-s']) * 1000,
+  durationMs: values['duration-s'] === undefined ? undefined : Number(values['duration-s']) * 1000,
+  count: values.count === undefined ? undefined : Number(values.count),
+  // The same devices in every run of one soak (known to the archive after the warm-up), counting on.
+  idPrefix: values['id-prefix'],
+  serialNoAfter: Number(values['serial-no-after'] ?? 0),
   heartbeatEveryMs: Number(values['heartbeat-s']) * 1000,
   fleet: parseFleetMix(values.fleet!),
   // Every face terminal event carries its capture picture, as face-verified passages do.

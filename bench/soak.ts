@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { EVENTS_QUEUE } from '../libs/jobs/events.js';
 import { createQueue } from '../libs/jobs/queues.js';
 import { createProducerConnection } from '../libs/redis/connection.js';
+import { newIdPrefix } from '../tools/simulator/event-documents.js';
 import type { PushResult } from '../tools/simulator/event-pusher.js';
 import { createTestDatabaseUrl } from '../test/helpers/database.js';
 import { repoRoot } from '../test/helpers/fixtures.js';
@@ -88,6 +90,9 @@ export interface SoakResult {
 export const DEFAULT_RATE = 200;
 const QUEUE_PREFIX = 'soak';
 const SAMPLE_EVERY_MS = 1_000;
+const WARMUP_RATE = 200;
+const WARMUP_DRAIN_LIMIT_MS = 120_000;
+const MIB = 2 ** 20;
 const PROGRESS_EVERY_S = 10;
 
 export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
@@ -101,164 +106,245 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
     steps: [],
     highestHeldRate: null,
   };
-  for (const rate of [...options.rates].sort((a, b) => a - b)) {
-    progress(`soak step: ${rate} events/s for ${options.stepS} s`);
-    const step = await soakRun(options, rate, options.stepS);
-    result.steps.push(step);
-    if (!step.held) {
-      progress(`  not held: ${step.problems.join('; ')}`);
-      break;
+  if (options.rates.length) {
+    // The steps share one system, so only the first pays for the warm-up; each drains before the next.
+    const system = await SoakSystem.start(options);
+    try {
+      for (const rate of [...options.rates].sort((a, b) => a - b)) {
+        progress(`soak step: ${rate} events/s for ${options.stepS} s`);
+        const step = await system.run(rate, options.stepS);
+        result.steps.push(step);
+        if (!step.held) {
+          progress(`  not held: ${step.problems.join('; ')}`);
+          break;
+        }
+        result.highestHeldRate = rate;
+      }
+    } finally {
+      await system.stop();
     }
-    result.highestHeldRate = rate;
   }
   if (options.durationS > 0) {
     const rate = options.rate ?? result.highestHeldRate ?? DEFAULT_RATE;
-    progress(`soak: ${rate} events/s for ${options.durationS} s`);
-    result.full = await soakRun(options, rate, options.durationS);
+    const system = await SoakSystem.start(options);
+    try {
+      progress(`soak: ${rate} events/s for ${options.durationS} s`);
+      result.full = await system.run(rate, options.durationS);
+    } finally {
+      await system.stop();
+    }
   }
   return result;
 }
 
-/** One run at `rate` for `durationS`, on a flushed Redis and a fresh database; stops everything it started. */
-async function soakRun(options: SoakOptions, rate: number, durationS: number): Promise<SoakRun> {
-  const { resources, redis, redisUrl } = options;
-  await redis.flushall('SYNC');
-  const database = await createTestDatabaseUrl('soak');
-  const dropDatabase = resources.defer(`database ${database.name}`, () => database.drop());
-  const dataDir = await mkdtemp(join(tmpdir(), 'hikhub-soak-data-'));
-  const removeDataDir = resources.defer(`data dir ${dataDir}`, () => rm(dataDir, { recursive: true, force: true }));
-  const stops: (() => Promise<void>)[] = [];
-  try {
-    // One after the other: the first migrates the fresh database.
-    for (let index = 0; index < options.archivers; index++) {
-      const metricsPort = await freePort();
-      const env = {
-        REDIS_URL: redisUrl,
-        QUEUE_PREFIX,
-        DATABASE_URL: database.url,
-        DATA_DIR: dataDir,
-        ARCHIVER_METRICS_PORT: String(metricsPort),
-        ARCHIVER_CONCURRENCY: String(options.concurrency),
-        LOG_LEVEL: 'warn',
-      };
-      const { stop } = await startService(resources, `archiver ${index + 1}`, 'services/archiver/main.ts', env, `http://127.0.0.1:${metricsPort}/readyz`);
-      stops.push(stop);
-    }
-    const ingest = await startIngest(resources, 'ingest', {
-      redisUrl,
-      queuePrefix: QUEUE_PREFIX,
-      // The whole fleet posts from one loopback address here, unlike devices in the field.
-      env: { INGEST_MAX_CONNECTIONS_PER_ADDRESS: '0' },
-    });
-    stops.push(ingest.stop);
+/**
+ * Ingest + archiver(s) on the flushed private Redis and a fresh database, and the fleet known to
+ * them: a warm-up has every device send one event (first-seen devices cost the archiver a
+ * registration each) and waits for it to be archived, so runs measure the steady state.
+ */
+class SoakSystem {
+  private readonly releases: (() => Promise<void>)[] = [];
+  /** Every run's devices are the same ones (same prefix), and their serials count on. */
+  private readonly idPrefix = newIdPrefix();
+  private serialNoAfter = 0;
 
-    const latency = await ArchiveLatency.listen(database.url);
-    const closeLatency = resources.defer('soak LISTEN connection', () => latency.close());
-    const queueConnection = createProducerConnection(redisUrl, 'hikhub-bench-soak-sampler');
-    queueConnection.on('error', () => {});
-    const queue = createQueue(EVENTS_QUEUE, queueConnection, QUEUE_PREFIX);
-    const closeQueue = resources.defer('soak queue sampler', async () => {
-      await queue.close();
-      queueConnection.disconnect();
-    });
+  private constructor(
+    private readonly options: SoakOptions,
+    private readonly database: { url: string },
+    private readonly ingestUrl: string,
+    private readonly queue: Queue,
+  ) {}
 
-    let acknowledged = 0;
-    const startUsedBytes = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN);
-    const sampler = new SoakSampler(queue, redis, () => ({ acknowledged, archived: latency.archivedCount })).start(SAMPLE_EVERY_MS);
-    const push = await runPusher(resources, {
-      url: `http://127.0.0.1:${ingest.port}/hikvision/events`,
-      devices: options.devices,
-      rate,
-      durationS,
-      heartbeatS: options.heartbeatS,
-      mix: options.mix,
-      connections: options.connections,
-      onAnswer: (status, answeredAtMs, eventId) => {
-        if (status < 200 || status >= 300 || eventId === undefined) return;
-        acknowledged += 1;
-        latency.onAcknowledged(eventId, answeredAtMs);
-      },
-      onTick: () => {
-        const last = sampler.samples.at(-1);
-        if (last) progress(`  ${last.atS.toFixed(0)} s: queue ${last.waiting + last.active}, Redis ${(last.usedMemoryBytes / 2 ** 20).toFixed(1)} MiB, ${acknowledged} acknowledged, ${last.archived} archived`);
-      },
-    });
-    const atLoadEnd = await sampler.sample();
-    const loadEndedS = atLoadEnd.atS;
-    const endUsedBytes = atLoadEnd.usedMemoryBytes;
-
-    // Drain: the backlog left when the load stops says how far behind the archive was.
-    const drainLimitS = Math.max(60, durationS / 2);
-    const drainStarted = performance.now();
-    let drainSeconds: number | null = null;
-    while ((performance.now() - drainStarted) / 1000 < drainLimitS) {
-      const now = await sampler.sample();
-      if (now.waiting + now.active === 0 && latency.outstanding === 0) {
-        drainSeconds = (performance.now() - drainStarted) / 1000;
-        break;
+  static async start(options: SoakOptions): Promise<SoakSystem> {
+    const { resources, redis, redisUrl } = options;
+    const releases: (() => Promise<void>)[] = [];
+    try {
+      await redis.flushall('SYNC');
+      const database = await createTestDatabaseUrl('soak');
+      releases.push(resources.defer(`database ${database.name}`, () => database.drop()));
+      const dataDir = await mkdtemp(join(tmpdir(), 'hikhub-soak-data-'));
+      releases.push(resources.defer(`data dir ${dataDir}`, () => rm(dataDir, { recursive: true, force: true })));
+      // One after the other: the first migrates the fresh database.
+      for (let index = 0; index < options.archivers; index++) {
+        const metricsPort = await freePort();
+        const env = {
+          REDIS_URL: redisUrl,
+          QUEUE_PREFIX,
+          DATABASE_URL: database.url,
+          DATA_DIR: dataDir,
+          ARCHIVER_METRICS_PORT: String(metricsPort),
+          ARCHIVER_CONCURRENCY: String(options.concurrency),
+          LOG_LEVEL: 'warn',
+        };
+        releases.push((await startService(resources, `archiver ${index + 1}`, 'services/archiver/main.ts', env, `http://127.0.0.1:${metricsPort}/readyz`)).stop);
       }
+      const ingest = await startIngest(resources, 'ingest', {
+        redisUrl,
+        queuePrefix: QUEUE_PREFIX,
+        // The whole fleet posts from one loopback address here, unlike devices in the field.
+        env: { INGEST_MAX_CONNECTIONS_PER_ADDRESS: '0' },
+      });
+      releases.push(ingest.stop);
+      const queueConnection = createProducerConnection(redisUrl, 'hikhub-bench-soak-sampler');
+      queueConnection.on('error', () => {});
+      const queue = createQueue(EVENTS_QUEUE, queueConnection, QUEUE_PREFIX);
+      releases.push(
+        resources.defer('soak queue connection', async () => {
+          await queue.close();
+          queueConnection.disconnect();
+        }),
+      );
+      const system = new SoakSystem(options, database, `http://127.0.0.1:${ingest.port}/hikvision/events`, queue);
+      system.releases.push(...releases.splice(0));
+      await system.warmUp();
+      return system;
+    } finally {
+      // Only when starting failed: a started system owns its releases.
+      for (const release of releases.reverse()) await release();
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const release of this.releases.splice(0).reverse()) await release();
+    await this.options.redis.flushall('SYNC').catch(() => {});
+  }
+
+  private async warmUp(): Promise<void> {
+    const { devices } = this.options;
+    progress(`soak warm-up: each of the ${devices} devices sends one event at ${WARMUP_RATE}/s, then the queue drains`);
+    const push = await this.push({ rate: WARMUP_RATE, count: devices });
+    if (push.accepted < push.events) throw new Error(`soak warm-up: ${push.events - push.accepted} of ${push.events} events refused: ${JSON.stringify(push.statusCounts)}`);
+    const started = performance.now();
+    while ((await this.queueLength()) > 0) {
+      if (performance.now() - started > WARMUP_DRAIN_LIMIT_MS) throw new Error(`soak warm-up: queue not drained in ${WARMUP_DRAIN_LIMIT_MS / 1000} s`);
       await sleep(250);
     }
-    await sampler.stop();
-    const failedJobs = (await queue.getJobCounts('failed')).failed ?? 0;
-    const summary = latency.summary();
-    await closeQueue();
+    progress(`  warm-up drained in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
 
-    const loadSamples = sampler.samples.filter((sample) => sample.atS <= loadEndedS);
-    const lastHalf = queueTrend(loadSamples, loadEndedS / 2, loadEndedS);
-    const refused = push.networkErrors + Object.entries(push.statusCounts).reduce((sum, [status, n]) => (Number(status) >= 200 && Number(status) < 300 ? sum : sum + n), 0);
-    const achievedRate = push.events / (push.elapsedMs / 1000);
-    // Bounded: over the last half the queue grew less than one second's worth of events (or 100).
-    const growthAllowance = Math.max(rate, 100);
-    const problems: string[] = [];
-    if (refused > 0) problems.push(`${refused} requests refused or failed`);
-    if (achievedRate < 0.95 * rate) problems.push(`achieved ${Math.round(achievedRate)} of ${rate} events/s`);
-    if (!(lastHalf.growth <= growthAllowance)) problems.push(`queue grew by ${Math.round(lastHalf.growth)} over the last half (allowed ${growthAllowance})`);
-    if (failedJobs > 0) problems.push(`${failedJobs} jobs failed`);
-    if (drainSeconds === null) problems.push(`not drained ${drainLimitS} s after the load`);
-    if (summary.notArchived > 0) problems.push(`${summary.notArchived} acknowledged events not archived`);
-    const run: SoakRun = {
-      targetRate: rate,
-      durationS,
-      loadEndedS,
-      push,
-      achievedRate,
-      refused,
-      latency: summary,
-      samples: sampler.samples,
-      lastHalf,
-      growthAllowance,
-      redis: { startUsedBytes, maxUsedBytes: Math.max(...loadSamples.map((sample) => sample.usedMemoryBytes)), endUsedBytes },
-      drainSeconds,
-      failedJobs,
-      held: problems.length === 0,
-      problems,
-    };
-    progress(
-      `  ${Math.round(achievedRate)} events/s sent, refused ${refused}, queue growth over the last half ${Math.round(lastHalf.growth)} (mean ${Math.round(lastHalf.meanLength)}), ` +
-        `200 → row p50 ${summary.p50Ms.toFixed(0)} ms p99 ${summary.p99Ms.toFixed(0)} ms max ${summary.maxMs.toFixed(0)} ms, drained in ${drainSeconds?.toFixed(1) ?? '–'} s: ${run.held ? 'held' : 'NOT held'}`,
-    );
-    await closeLatency();
-    return run;
-  } finally {
-    for (const stop of stops.reverse()) await stop();
-    await redis.flushall('SYNC').catch(() => {});
-    await removeDataDir();
-    await dropDatabase();
+  private async queueLength(): Promise<number> {
+    const counts = await this.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active');
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }
+
+  private async push(load: { rate: number; durationS?: number; count?: number }, hooks?: Pick<PusherOptions, 'onAnswer' | 'onTick'>): Promise<PushResult> {
+    const push = await runPusher(this.options.resources, {
+      url: this.ingestUrl,
+      devices: this.options.devices,
+      heartbeatS: this.options.heartbeatS,
+      mix: this.options.mix,
+      connections: this.options.connections,
+      idPrefix: this.idPrefix,
+      serialNoAfter: this.serialNoAfter,
+      ...load,
+      ...hooks,
+    });
+    // No device sent more events than the run did: the next run's serials start past them all.
+    this.serialNoAfter += push.events;
+    return push;
+  }
+
+  /** One measured run at `rate` for `durationS`, then the drain. */
+  async run(rate: number, durationS: number): Promise<SoakRun> {
+    const { resources, redis } = this.options;
+    const latency = await ArchiveLatency.listen(this.database.url);
+    const closeLatency = resources.defer('soak LISTEN connection', () => latency.close());
+    try {
+      let acknowledged = 0;
+      const startUsedBytes = usedMemory(await redis.info('memory'));
+      const sampler = new SoakSampler(this.queue, redis, () => ({ acknowledged, archived: latency.archivedCount })).start(SAMPLE_EVERY_MS);
+      const push = await this.push(
+        { rate, durationS },
+        {
+          onAnswer: (status, answeredAtMs, eventId) => {
+            if (status < 200 || status >= 300 || eventId === undefined) return;
+            acknowledged += 1;
+            latency.onAcknowledged(eventId, answeredAtMs);
+          },
+          onTick: () => {
+            const last = sampler.samples.at(-1);
+            if (last) progress(`  ${last.atS.toFixed(0)} s: queue ${last.waiting + last.active}, Redis ${(last.usedMemoryBytes / MIB).toFixed(1)} MiB, ${acknowledged} acknowledged, ${last.archived} archived`);
+          },
+        },
+      );
+      const atLoadEnd = await sampler.sample();
+      const loadEndedS = atLoadEnd.atS;
+
+      // Drain: the backlog left when the load stops says how far behind the archive was.
+      const drainLimitS = drainLimitFor(durationS);
+      const drainStarted = performance.now();
+      let drainSeconds: number | null = null;
+      while ((performance.now() - drainStarted) / 1000 < drainLimitS) {
+        const now = await sampler.sample();
+        if (now.waiting + now.active === 0 && latency.outstanding === 0) {
+          drainSeconds = (performance.now() - drainStarted) / 1000;
+          break;
+        }
+        await sleep(250);
+      }
+      await sampler.stop();
+      const failedJobs = (await this.queue.getJobCounts('failed')).failed ?? 0;
+      const summary = latency.summary();
+
+      const loadSamples = sampler.samples.filter((sample) => sample.atS <= loadEndedS);
+      const lastHalf = queueTrend(loadSamples, loadEndedS / 2, loadEndedS);
+      const refused = push.networkErrors + Object.entries(push.statusCounts).reduce((sum, [status, n]) => (Number(status) >= 200 && Number(status) < 300 ? sum : sum + n), 0);
+      const achievedRate = push.events / (push.elapsedMs / 1000);
+      // Bounded: over the last half the queue grew less than one second's worth of events (or 100).
+      const growthAllowance = Math.max(rate, 100);
+      const problems: string[] = [];
+      if (refused > 0) problems.push(`${refused} requests refused or failed`);
+      if (achievedRate < 0.95 * rate) problems.push(`achieved ${Math.round(achievedRate)} of ${rate} events/s`);
+      if (!(lastHalf.growth <= growthAllowance)) problems.push(`queue grew by ${Math.round(lastHalf.growth)} over the last half (allowed ${growthAllowance})`);
+      if (failedJobs > 0) problems.push(`${failedJobs} jobs failed`);
+      if (drainSeconds === null) problems.push(`not drained ${drainLimitS} s after the load`);
+      if (summary.notArchived > 0) problems.push(`${summary.notArchived} acknowledged events not archived`);
+      const run: SoakRun = {
+        targetRate: rate,
+        durationS,
+        loadEndedS,
+        push,
+        achievedRate,
+        refused,
+        latency: summary,
+        samples: sampler.samples,
+        lastHalf,
+        growthAllowance,
+        redis: { startUsedBytes, maxUsedBytes: Math.max(...loadSamples.map((sample) => sample.usedMemoryBytes)), endUsedBytes: atLoadEnd.usedMemoryBytes },
+        drainSeconds,
+        failedJobs,
+        held: problems.length === 0,
+        problems,
+      };
+      progress(
+        `  ${Math.round(achievedRate)} events/s sent, refused ${refused}, queue growth over the last half ${Math.round(lastHalf.growth)} (mean ${Math.round(lastHalf.meanLength)}), ` +
+          `200 → row p50 ${summary.p50Ms.toFixed(0)} ms p99 ${summary.p99Ms.toFixed(0)} ms max ${summary.maxMs.toFixed(0)} ms, drained in ${drainSeconds?.toFixed(1) ?? '–'} s: ${run.held ? 'held' : 'NOT held'}`,
+      );
+      return run;
+    } finally {
+      await closeLatency();
+    }
   }
 }
+
+const usedMemory = (info: string) => Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+/** How long a run's backlog may take to drain before the run counts as not held. */
+const drainLimitFor = (durationS: number) => Math.max(60, durationS / 2);
 
 interface PusherOptions {
   url: string;
   devices: number;
   rate: number;
-  durationS: number;
+  durationS?: number;
+  count?: number;
+  idPrefix: string;
+  serialNoAfter: number;
   heartbeatS: number;
   mix: string;
   connections: number;
-  onAnswer: (status: number, answeredAtMs: number, eventId: string | undefined) => void;
+  onAnswer?: (status: number, answeredAtMs: number, eventId: string | undefined) => void;
   /** Called every PROGRESS_EVERY_S while the pusher runs. */
-  onTick: () => void;
+  onTick?: () => void;
 }
 
 /** bench/soak-pusher.ts in its own Node process; killed by its pid if it overruns by 60 s or the bench is interrupted. */
@@ -270,7 +356,10 @@ async function runPusher(resources: Resources, options: PusherOptions): Promise<
       '--url', options.url,
       '--devices', String(options.devices),
       '--rate', String(options.rate),
-      '--duration-s', String(options.durationS),
+      ...(options.durationS !== undefined ? ['--duration-s', String(options.durationS)] : []),
+      ...(options.count !== undefined ? ['--count', String(options.count)] : []),
+      '--id-prefix', options.idPrefix,
+      '--serial-no-after', String(options.serialNoAfter),
       '--heartbeat-s', String(options.heartbeatS),
       '--fleet', options.mix,
       '--connections', String(options.connections),
@@ -283,7 +372,7 @@ async function runPusher(resources: Resources, options: PusherOptions): Promise<
   createInterface({ input: child.stdout }).on('line', (line) => {
     if (line.startsWith('a ')) {
       const [, status, answeredAtMs, eventId] = line.split(' ');
-      options.onAnswer(Number(status), Number(answeredAtMs), eventId === '-' ? undefined : eventId);
+      options.onAnswer?.(Number(status), Number(answeredAtMs), eventId === '-' ? undefined : eventId);
     } else if (line.startsWith('r ')) {
       result = JSON.parse(line.slice(2)) as PushResult;
     }
@@ -299,8 +388,10 @@ async function runPusher(resources: Resources, options: PusherOptions): Promise<
     kill();
     await exited.catch(() => {});
   });
-  const overrun = setTimeout(kill, (options.durationS + 60) * 1000);
-  const ticker = setInterval(options.onTick, PROGRESS_EVERY_S * 1000);
+  // A count-bounded run (the warm-up) lasts count / rate.
+  const expectedS = options.durationS ?? (options.count ?? 0) / options.rate;
+  const overrun = setTimeout(kill, (expectedS + 60) * 1000);
+  const ticker = setInterval(() => options.onTick?.(), PROGRESS_EVERY_S * 1000);
   try {
     const code = await exited;
     if (code !== 0 || !result) throw new Error(`soak pusher exited with ${code}:\n${stderr}`);
@@ -314,6 +405,8 @@ async function runPusher(resources: Resources, options: PusherOptions): Promise<
 
 /** How long the soak may take at most (steps, the full run, their startups and drains): the bench's default deadline grows by this. */
 export function soakBudgetS(options: Pick<SoakOptions, 'rates' | 'stepS' | 'durationS'>): number {
-  const runS = (durationS: number) => durationS + Math.max(60, durationS / 2) + 90;
-  return options.rates.length * runS(options.stepS) + (options.durationS > 0 ? runS(options.durationS) : 0);
+  // Per system: start + warm-up and its drain; per run: the load and its drain.
+  const systemS = 60 + WARMUP_DRAIN_LIMIT_MS / 1000;
+  const runS = (durationS: number) => durationS + drainLimitFor(durationS) + 10;
+  return (options.rates.length ? systemS + options.rates.length * runS(options.stepS) : 0) + (options.durationS > 0 ? systemS + runS(options.durationS) : 0);
 }

@@ -39,6 +39,11 @@ export interface PushOptions {
   requestTimeoutMs?: number;
   /** Seeds MACs and serials; the same prefix gives the same devices. Default random. */
   idPrefix?: string;
+  /**
+   * Face terminals' event sequence (`serialNo`) continues after this number (default 0), as a
+   * device keeps counting across reconnects: the same device and serialNo twice is one event to hikhub.
+   */
+  serialNoAfter?: number;
   signal?: AbortSignal;
 }
 
@@ -114,7 +119,7 @@ export async function pushEvents(options: PushOptions): Promise<PushResult> {
   };
   const kinds = fleetKinds(options.devices, options.fleet ?? FACE_TERMINALS_ONLY);
   const lanes: DeviceLane[] = kinds.map((kind, index) => ({
-    device: fleetDevice(index, idPrefix, kind),
+    device: { ...fleetDevice(index, idPrefix, kind), lastSerialNo: options.serialNoAfter ?? 0 },
     target: targetFor(options.url, options.pathForDevice?.(index) ?? ''),
     session: options.digest ? new DigestSession(options.digest) : null,
     tail: Promise.resolve(),
