@@ -13,8 +13,12 @@ export interface IngestDigestResult {
   connections: number;
   warmupS: number;
   durationS: number;
-  /** serverCpuMsPerEvent: the ingest process's CPU time (user + system) per queued event during the run. */
-  runs: { target: DigestTarget; round: number; load: LoadResult; serverCpuMsPerEvent: number }[];
+  /**
+   * serverCpuMsPerEvent: the ingest process's CPU time (user + system) per queued event during the run.
+   * replayBytesPerEvent: Redis memory held by the Digest replay guard (used nonce counts, kept until
+   * the nonce expires) per queued event at the end of the run; null with digest off.
+   */
+  runs: { target: DigestTarget; round: number; load: LoadResult; serverCpuMsPerEvent: number; replayBytesPerEvent: number | null }[];
   best: Record<DigestTarget, LoadResult>;
 }
 
@@ -69,8 +73,10 @@ export async function benchIngestDigest(options: LoadScenarioOptions): Promise<I
           extraArgs: ['--digest', `${CREDENTIALS.username}:${CREDENTIALS.password}`, '--digest-mode', target === 'digest on (challenge per event)' ? 'fresh' : 'reuse'],
         });
         const after = await serverUsage(server.pid, server.metricsPort);
-        const serverCpuMsPerEvent = ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, after.queuedEvents - before.queuedEvents);
-        runs.push({ target, round, load, serverCpuMsPerEvent });
+        const queued = Math.max(1, after.queuedEvents - before.queuedEvents);
+        const serverCpuMsPerEvent = ((after.cpuSeconds - before.cpuSeconds) * 1000) / queued;
+        const replayBytesPerEvent = digest ? (await replayGuardBytes(redis)) / queued : null;
+        runs.push({ target, round, load, serverCpuMsPerEvent, replayBytesPerEvent });
         progress(`  ${Math.round(load.requestsPerSecond)} req/s, non-2xx ${load.non2xx}, errors ${load.errors}, p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms`);
       }
     }
@@ -84,6 +90,22 @@ export async function benchIngestDigest(options: LoadScenarioOptions): Promise<I
     TARGETS.map((target) => [target, runs.filter((run) => run.target === target).reduce((a, b) => (b.load.requestsPerSecond > a.load.requestsPerSecond ? b : a)).load]),
   ) as Record<DigestTarget, LoadResult>;
   return { bodyBytes: body.length, connections: options.connections, warmupS: options.warmupS, durationS: options.durationS, runs, best };
+}
+
+/** Redis memory of the replay guard's hashes (used nonces by second of issue): MEMORY USAGE of a sample × their count. */
+async function replayGuardBytes(redis: LoadScenarioOptions['redis']): Promise<number> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${QUEUE_PREFIX}:edge:nonces:*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  if (keys.length === 0) return 0;
+  const sample = keys.slice(0, 2000);
+  const sizes = await Promise.all(sample.map((key) => redis.memory('USAGE', key, 'SAMPLES', 0)));
+  const sampled = sizes.reduce<number>((sum, size) => sum + Number(size ?? 0), 0);
+  return (sampled / sample.length) * keys.length;
 }
 
 /** CPU seconds used so far by a process (Linux /proc, clock ticks at 100 Hz) and its queued-event counter. */

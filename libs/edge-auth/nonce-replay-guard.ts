@@ -2,46 +2,67 @@ import type { Redis } from 'ioredis';
 
 /**
  * Replay guard for the nonce count (`nc`) of Digest qop=auth requests, shared by every ingest
- * replica: a (nonce, nc) pair is accepted once, by any of them, until the nonce expires.
+ * replica: a (nonce, nc) pair is accepted once, by any of them, until the nonce expires. One Lua
+ * call per request.
  *
- * One Redis key per nonce that was used (`<prefix>:edge:nonce:<nonce>`), one Lua call per request,
- * expiring with the nonce (never earlier: nothing is forgotten while the nonce is still taken). The
- * key is a bitmap: the highest count seen (u32) and one bit per count in a sliding window of the
- * last `window` counts, so out-of-order counts (a device with several connections) are accepted
- * once each. Memory per nonce grows with use up to 4 + window/8 bytes (516 B for 4,096) plus
- * Redis's per-key overhead (~100 B): a nonce used once (a fresh challenge per event) costs ~110 B.
- * A count older than the window is refused like a replay (the device gets `stale=true` and a fresh
- * nonce), never accepted because it was forgotten.
+ * State per used nonce: the highest count seen and the counts below it not used yet ("gaps", so
+ * counts arriving out of order from a device's several connections are each taken once). Kept in
+ * a Redis hash per second of issue and 64 sub-buckets (`<prefix>:edge:nonces:<issue s>:<c>`, c =
+ * a random character of the nonce), field = the nonce's first 22 characters (issue time and random
+ * part), value = `highest[:gap,gap…]`. Small hashes are stored packed (listpack), so a nonce used
+ * once costs ~30 bytes instead of ~130 for a key of its own. The hash expires when its newest nonce
+ * may no longer be taken by any replica, never earlier: nothing is forgotten while it counts.
+ *
+ * Memory is bounded per nonce: at most `maxGaps` gaps are kept; when a jump in counts would leave
+ * more, the oldest are given up as used, so those counts are refused like a replay (the device
+ * gets `stale=true` and a fresh nonce), never accepted because they were forgotten.
  */
 
-const DEFAULT_WINDOW = 4_096;
-const HIGHEST_BITS = 32;
+const DEFAULT_MAX_GAPS = 128;
+/** Every nonce issued within the same second shares a hash; the newest may be up to this much younger than the one at hand. */
+const ISSUE_SLOT_MS = 1_000;
+/** Length of the part of a nonce that identifies it: base64url of issue time (8 bytes) and random part (8 bytes). */
+const NONCE_ID_CHARS = 22;
+/** A character of the random part (base64url characters 11-20 come from its bytes alone): 64 values spread a busy second over 64 small hashes. */
+const SUB_BUCKET_CHAR = 16;
 
-// KEYS[1]: the nonce's key. ARGV: nc, window, remember-for ms. Returns 1 on first use, else 0.
+// KEYS[1]: the hash. ARGV: nonce id, nc, max gaps, expire ms. Returns 1 on first use, else 0.
 const FIRST_USE = `
-local key = KEYS[1]
-local nc = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local highest = redis.call('BITFIELD', key, 'GET', 'u32', 0)[1]
-if nc <= highest - window then return 0 end
-if nc > highest then
-  if nc - highest >= window then
-    -- every remembered count has left the window
-    redis.call('DEL', key)
-  else
-    -- counts entering the window reuse the bits of counts leaving it
-    for c = highest + 1, nc - 1 do redis.call('SETBIT', key, ${HIGHEST_BITS} + c % window, 0) end
-  end
-  redis.call('BITFIELD', key, 'SET', 'u32', 0, nc)
-elseif redis.call('GETBIT', key, ${HIGHEST_BITS} + nc % window) == 1 then
-  return 0
+local state = redis.call('HGET', KEYS[1], ARGV[1])
+local nc = tonumber(ARGV[2])
+local maxGaps = tonumber(ARGV[3])
+local highest = 0
+local gaps = {}
+if state then
+  local h, rest = string.match(state, '^(%d+):?(.*)$')
+  highest = tonumber(h)
+  for g in string.gmatch(rest, '%d+') do gaps[#gaps + 1] = tonumber(g) end
 end
-redis.call('SETBIT', key, ${HIGHEST_BITS} + nc % window, 1)
-redis.call('PEXPIRE', key, ARGV[3])
+if nc > highest then
+  -- counts skipped by this jump may still come; only the newest maxGaps are kept
+  for c = math.max(highest + 1, nc - maxGaps), nc - 1 do gaps[#gaps + 1] = c end
+  if #gaps > maxGaps then
+    local kept = {}
+    for i = #gaps - maxGaps + 1, #gaps do kept[#kept + 1] = gaps[i] end
+    gaps = kept
+  end
+  highest = nc
+else
+  local found = nil
+  for i, g in ipairs(gaps) do
+    if g == nc then found = i break end
+  end
+  if not found then return 0 end
+  table.remove(gaps, found)
+end
+local value = tostring(highest)
+if #gaps > 0 then value = value .. ':' .. table.concat(gaps, ',') end
+redis.call('HSET', KEYS[1], ARGV[1], value)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `;
 
-type RedisWithNonceCount = Redis & { hikhubNonceFirstUse(key: string, nc: number, window: number, rememberMs: number): Promise<number> };
+type RedisWithNonceCount = Redis & { hikhubNonceFirstUse(key: string, id: string, nc: number, maxGaps: number, expireMs: number): Promise<number> };
 
 export class NonceReplayGuard {
   private readonly redis: RedisWithNonceCount;
@@ -49,20 +70,23 @@ export class NonceReplayGuard {
   constructor(
     redis: Redis,
     private readonly prefix: string,
-    private readonly window = DEFAULT_WINDOW,
+    private readonly maxGaps = DEFAULT_MAX_GAPS,
   ) {
     if (!('hikhubNonceFirstUse' in redis)) redis.defineCommand('hikhubNonceFirstUse', { numberOfKeys: 1, lua: FIRST_USE });
     this.redis = redis as RedisWithNonceCount;
   }
 
   /**
-   * True the first time this nonce count is presented to any replica; false for a replay or a
-   * count older than the window. `rememberMs`: how long the nonce may still be taken anywhere.
-   * Rejects when Redis does not answer: the caller must then refuse (never accept unchecked).
+   * True the first time this count of this (genuine) nonce is presented to any replica; false for
+   * a replay or a count given up. `issuedAt`: the nonce's issue time (ms); `rememberMs`: how long it
+   * may still be taken anywhere. Rejects when Redis does not answer or refuses the write: the
+   * caller must then refuse the request (never accept it unchecked).
    */
-  async firstUse(nonce: string, nc: number, rememberMs: number): Promise<boolean> {
+  async firstUse(nonce: string, issuedAt: number, nc: number, rememberMs: number): Promise<boolean> {
     if (!Number.isInteger(nc) || nc < 1 || nc > 0xffff_ffff) return false;
-    return (await this.redis.hikhubNonceFirstUse(`${this.prefix}:edge:nonce:${nonce}`, nc, this.window, Math.max(1, Math.ceil(rememberMs)))) === 1;
+    const key = `${this.prefix}:edge:nonces:${Math.floor(issuedAt / ISSUE_SLOT_MS)}:${nonce[SUB_BUCKET_CHAR] ?? '_'}`;
+    const expireMs = Math.max(1, Math.ceil(rememberMs)) + ISSUE_SLOT_MS;
+    return (await this.redis.hikhubNonceFirstUse(key, nonce.slice(0, NONCE_ID_CHARS), nc, this.maxGaps, expireMs)) === 1;
   }
 }
 

@@ -55,8 +55,8 @@ export class NonceIssuer {
     return issuedAt === null ? 0 : Math.max(0, issuedAt + this.lifetimeMs + CLOCK_SKEW_MS - this.now());
   }
 
-  /** When a genuine nonce was issued, or null for a forged or malformed one. */
-  private issuedAt(nonce: string): number | null {
+  /** When a genuine nonce was issued (ms), or null for a forged or malformed one. */
+  issuedAt(nonce: string): number | null {
     let issuedAt = this.verified.get(nonce);
     if (issuedAt === undefined) {
       if (nonce.length !== Math.ceil((NONCE_BYTES * 4) / 3) || !/^[A-Za-z0-9_-]+$/.test(nonce)) return null;

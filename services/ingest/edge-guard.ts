@@ -142,7 +142,8 @@ export function createEdgeGuard(options: {
     const nc = parseNonceCount(auth.nc);
     if (nc === null) return fail('malformed');
     // Shared with every replica; a count seen before (or too old to tell) gets a fresh nonce.
-    if (!(await lookup(replays.firstUse(auth.nonce, nc, nonces!.remainingMs(auth.nonce))))) return fail('replayed_nonce', true);
+    const used = replays.firstUse(auth.nonce, nonces!.issuedAt(auth.nonce)!, nc, nonces!.remainingMs(auth.nonce));
+    if (!(await lookup(used))) return fail('replayed_nonce', true);
     return { ok: true, deviceId: credential.deviceId };
   }
 

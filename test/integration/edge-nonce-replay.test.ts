@@ -100,7 +100,12 @@ describe('Digest nonce counts are taken once, by any replica, until the nonce ex
     const issuer = new NonceIssuer(SECRET, 300_000);
     const guard = new NonceReplayGuard(redis, prefix);
     for (let batch = 0; batch < 60; batch++) {
-      const results = await Promise.all(Array.from({ length: 1_000 }, () => guard.firstUse(issuer.issue(), 1, 60_000)));
+      const results = await Promise.all(
+        Array.from({ length: 1_000 }, () => {
+          const nonce = issuer.issue();
+          return guard.firstUse(nonce, issuer.issuedAt(nonce)!, 1, 60_000);
+        }),
+      );
       expect(results.every(Boolean)).toBe(true);
     }
     const replayed = await post(replicaB.port, used);
@@ -115,10 +120,15 @@ describe('the replay guard itself', () => {
   let redis: Redis;
   let guard: NonceReplayGuard;
   const issuer = new NonceIssuer(SECRET, 300_000);
+  /** A fresh genuine nonce and a way to present its counts. */
+  const useOf = () => {
+    const nonce = issuer.issue();
+    return (nc: number, rememberMs = 60_000) => guard.firstUse(nonce, issuer.issuedAt(nonce)!, nc, rememberMs);
+  };
 
   beforeAll(() => {
     redis = new Redis(TEST_REDIS_URL);
-    guard = new NonceReplayGuard(redis, prefix, 64);
+    guard = new NonceReplayGuard(redis, prefix, 8);
   });
 
   afterAll(async () => {
@@ -127,16 +137,18 @@ describe('the replay guard itself', () => {
   });
 
   it('remembers a nonce as long as it may be taken, then frees it', async () => {
-    const nonce = issuer.issue();
-    expect(await guard.firstUse(nonce, 1, 400)).toBe(true);
-    const key = `${prefix}:edge:nonce:${nonce}`;
-    const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(400);
-    expect(await guard.firstUse(nonce, 1, 400)).toBe(false);
-    await waitFor(async () => (await redis.exists(key)) === 0, 5_000, 'the nonce key to expire');
+    const use = useOf();
+    expect(await use(1, 400)).toBe(true);
+    const [key, ...others] = await redis.keys(`${prefix}:edge:*`);
+    expect(others).toEqual([]);
+    const ttl = await redis.pttl(key!);
+    // Its lifetime, plus up to a second for the newest nonce issued in the same second.
+    expect(ttl).toBeGreaterThan(400);
+    expect(ttl).toBeLessThanOrEqual(1_400);
+    expect(await use(1, 400)).toBe(false);
+    await waitFor(async () => (await redis.exists(key!)) === 0, 5_000, 'the nonce state to expire');
     // Gone from Redis: nothing is kept for a nonce nobody can take any more (the edge answers stale_nonce first).
-    expect(await guard.firstUse(nonce, 1, 400)).toBe(true);
+    expect(await use(1, 400)).toBe(true);
   });
 
   it('a nonce issued by the ingest is remembered for its lifetime plus the replicas clock skew, never less', () => {
@@ -144,34 +156,37 @@ describe('the replay guard itself', () => {
     const clock = { now };
     const timed = new NonceIssuer(SECRET, 300_000, () => clock.now);
     const nonce = timed.issue();
+    expect(timed.issuedAt(nonce)).toBe(now);
     expect(timed.remainingMs(nonce)).toBe(360_000);
     clock.now = now + 100_000;
     expect(timed.remainingMs(nonce)).toBe(260_000);
     expect(timed.remainingMs('not-a-nonce')).toBe(0);
   });
 
-  it('slides a window of counts: every count in it once, older ones refused (stale), never forgotten', async () => {
-    const nonce = issuer.issue();
-    for (let nc = 1; nc <= 64; nc++) expect(await guard.firstUse(nonce, nc, 60_000)).toBe(true);
-    for (let nc = 1; nc <= 64; nc++) expect(await guard.firstUse(nonce, nc, 60_000)).toBe(false);
-    // Jump ahead by less than the window: 1..36 leave it, 37..64 stay used, 65..100 are new.
-    expect(await guard.firstUse(nonce, 100, 60_000)).toBe(true);
-    for (let nc = 1; nc <= 36; nc++) expect(await guard.firstUse(nonce, nc, 60_000), `nc ${nc} is too old to tell`).toBe(false);
-    for (let nc = 37; nc <= 64; nc++) expect(await guard.firstUse(nonce, nc, 60_000), `nc ${nc} was used`).toBe(false);
-    for (let nc = 65; nc <= 99; nc++) expect(await guard.firstUse(nonce, nc, 60_000), `nc ${nc} is new`).toBe(true);
-    // Jump by more than the window: everything before is too old.
-    expect(await guard.firstUse(nonce, 1_000, 60_000)).toBe(true);
-    expect(await guard.firstUse(nonce, 936, 60_000)).toBe(false);
-    expect(await guard.firstUse(nonce, 937, 60_000)).toBe(true);
-    expect(await guard.firstUse(nonce, 0xffff_ffff, 60_000)).toBe(true);
-    expect(await guard.firstUse(nonce, 0xffff_ffff, 60_000)).toBe(false);
-    // Memory per nonce stays bounded by the window: 4 bytes of highest count + window/8.
-    expect(await redis.strlen(`${prefix}:edge:nonce:${nonce}`)).toBeLessThanOrEqual(4 + 64 / 8);
+  it('takes counts out of order, each once, and gives up the oldest skipped ones (refused, never forgotten) past the bound', async () => {
+    const use = useOf();
+    for (const nc of [5, 3]) expect(await use(nc), `nc ${nc}`).toBe(true);
+    expect(await use(3)).toBe(false);
+    for (const nc of [1, 2, 4]) expect(await use(nc), `nc ${nc}`).toBe(true);
+    for (let nc = 1; nc <= 5; nc++) expect(await use(nc), `nc ${nc} again`).toBe(false);
+    // A jump leaves 94 counts unused; the newest 8 (the bound here) may still come, the others are given up.
+    expect(await use(100)).toBe(true);
+    for (let nc = 6; nc <= 91; nc++) expect(await use(nc), `nc ${nc} given up`).toBe(false);
+    for (let nc = 92; nc <= 99; nc++) expect(await use(nc), `nc ${nc} still open`).toBe(true);
+    for (let nc = 92; nc <= 100; nc++) expect(await use(nc), `nc ${nc} used`).toBe(false);
+    expect(await use(0xffff_ffff)).toBe(true);
+    expect(await use(0xffff_ffff)).toBe(false);
+    expect(await use(0xffff_fffe)).toBe(true);
+    // Memory per nonce stays bounded: the highest count and at most 8 open counts.
+    const [key] = await redis.keys(`${prefix}:edge:*`);
+    const states = Object.values(await redis.hgetall(key!));
+    expect(states.some((state) => state.startsWith('4294967295:'))).toBe(true);
+    for (const state of states) expect(state.split(/[:,]/).length).toBeLessThanOrEqual(1 + 8);
   });
 
   it('refuses counts that are not counts', async () => {
-    const nonce = issuer.issue();
-    for (const nc of [0, -1, 1.5, 2 ** 32]) expect(await guard.firstUse(nonce, nc, 60_000)).toBe(false);
+    const use = useOf();
+    for (const nc of [0, -1, 1.5, 2 ** 32]) expect(await use(nc)).toBe(false);
   });
 });
 
@@ -210,7 +225,9 @@ describe('without Redis the replay guard fails closed', () => {
     try {
       const guard = new NonceReplayGuard(redis, prefix);
       await redis.config('SET', 'maxmemory', '1');
-      await expect(guard.firstUse(new NonceIssuer(SECRET, 300_000).issue(), 1, 60_000)).rejects.toThrow(/OOM/);
+      const issuer = new NonceIssuer(SECRET, 300_000);
+      const nonce = issuer.issue();
+      await expect(guard.firstUse(nonce, issuer.issuedAt(nonce)!, 1, 60_000)).rejects.toThrow(/OOM/);
       const challenge = await challengeFrom(ingest.port);
       expect((await post(ingest.port, answer(challenge, 1))).status).toBe(503);
     } finally {
