@@ -3,14 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { ApiEnv } from '../../libs/config/env.js';
 import { generateCredentialsKey, resolveSecret } from '../../libs/config/secrets.js';
 import { SecretBox } from '../../libs/crypto/secret-box.js';
-import { createDb, ensureDatabaseExists, isDatabaseReady } from '../../libs/db/database.js';
-import { assertMigrated, migrateToLatest } from '../../libs/db/migrator.js';
 import { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
-import { closeServer, startOpsServer } from '../../libs/http/ops-server.js';
+import { closeServer } from '../../libs/http/ops-server.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { PROVISIONING_QUEUE } from '../../libs/jobs/provisioning.js';
 import { createQueue } from '../../libs/jobs/queues.js';
 import type { RunningService } from '../../libs/lifecycle/run-services.js';
+import { startService } from '../../libs/lifecycle/service-scope.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
 import { DesiredState } from '../../libs/provisioning/desired-state.js';
@@ -30,91 +29,61 @@ export interface RunningApi extends RunningService {
   adminToken: string;
 }
 
-export async function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi> {
-  if (await ensureDatabaseExists(env.DATABASE_URL)) logger.info('database created');
-  const db = createDb(env.DATABASE_URL, env.DB_POOL_SIZE);
-  try {
-    if (env.MIGRATE_ON_START) await migrateToLatest(db, logger);
-    else await assertMigrated(db);
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
+export function startApi(env: ApiEnv, logger: Logger): Promise<RunningApi> {
+  return startService('api', logger, async (scope) => {
+    const db = await scope.database(env);
 
-  const adminToken = await resolveSecret({ value: env.ADMIN_TOKEN, dataDir: env.DATA_DIR, name: 'admin-token', logger });
-  const credentialsKey = await resolveSecret({ value: env.CREDENTIALS_KEY, dataDir: env.DATA_DIR, name: 'credentials.key', generate: generateCredentialsKey, logger });
-  const desired = new DesiredState(db, SecretBox.fromText(credentialsKey));
+    const adminToken = await resolveSecret({ value: env.ADMIN_TOKEN, dataDir: env.DATA_DIR, name: 'admin-token', logger });
+    const credentialsKey = await resolveSecret({ value: env.CREDENTIALS_KEY, dataDir: env.DATA_DIR, name: 'credentials.key', generate: generateCredentialsKey, logger });
+    const desired = new DesiredState(db, SecretBox.fromText(credentialsKey));
 
-  const registry = createRegistry('api');
-  const redis = createProducerConnection(env.REDIS_URL, 'hikhub-api', logger);
-  const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);
-  const eventsQueue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
-  const metrics = createApiMetrics(registry);
-  const eventStream = new EventStreamHub({ databaseUrl: env.DATABASE_URL, db, logger, metrics });
-  eventStream.start();
-  // Serve even when Redis is down at boot: reads work, changes answer 500 and /readyz says why.
-  if (!(await waitUntilReady(redis, 5_000))) logger.error({ redis: redactUrl(env.REDIS_URL) }, 'redis not reachable yet');
+    const registry = createRegistry('api');
+    const redis = createProducerConnection(env.REDIS_URL, 'hikhub-api', logger);
+    scope.onStop('redis', () => redis.quit().catch(() => redis.disconnect()));
+    scope.readyWhen(() => isRedisReady(redis));
+    const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);
+    scope.onStop('provisioning queue', () => queue.close());
+    const eventsQueue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
+    scope.onStop('events queue', () => eventsQueue.close());
+    const metrics = createApiMetrics(registry);
+    const eventStream = new EventStreamHub({ databaseUrl: env.DATABASE_URL, db, logger, metrics });
+    eventStream.start();
+    scope.onStop('live event stream', () => eventStream.close());
+    // Serve even when Redis is down at boot: reads work, changes answer 500 and /readyz says why.
+    if (!(await waitUntilReady(redis, 5_000))) logger.error({ redis: redactUrl(env.REDIS_URL) }, 'redis not reachable yet');
 
-  let draining = false;
-  const ready = async () => !draining && (await isRedisReady(redis)) && (await isDatabaseReady(db));
-  const app = createApiApp({
-    logger,
-    registry,
-    metrics,
-    ready,
-    adminToken,
-    sessions: new SessionSigner(adminToken),
-    isHttps: createHttpsDetector(env.TRUSTED_PROXIES),
-    archive: db,
-    dataDir: env.DATA_DIR,
-    eventsQueue,
-    eventStream,
-    desired,
-    jobs: new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX }),
-    edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX, { realm: env.INGEST_DIGEST_REALM }),
-    eventPushBaseUrl: env.EVENT_PUSH_BASE_URL,
-  });
+    const app = createApiApp({
+      logger,
+      registry,
+      metrics,
+      ready: () => scope.ready(),
+      adminToken,
+      sessions: new SessionSigner(adminToken),
+      isHttps: createHttpsDetector(env.TRUSTED_PROXIES),
+      archive: db,
+      dataDir: env.DATA_DIR,
+      eventsQueue,
+      eventStream,
+      desired,
+      jobs: new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX }),
+      edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX, { realm: env.INGEST_DIGEST_REALM }),
+      eventPushBaseUrl: env.EVENT_PUSH_BASE_URL,
+    });
 
-  const server = http.createServer({ headersTimeout: 20_000, requestTimeout: 60_000 }, app);
-  server.keepAliveTimeout = 5_000;
-  const releaseConnections = async () => {
-    await eventStream.close();
-    await eventsQueue.close();
-    await queue.close();
-    await redis.quit().catch(() => redis.disconnect());
-    await db.destroy();
-  };
-  let ops: Awaited<ReturnType<typeof startOpsServer>>;
-  try {
+    const server = http.createServer({ headersTimeout: 20_000, requestTimeout: 60_000 }, app);
+    server.keepAliveTimeout = 5_000;
+    scope.onStop('http server', async () => {
+      // Live streams never end by themselves: close them first, or the server would wait on them.
+      await eventStream.close();
+      await closeServer(server);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(env.API_PORT, env.API_HOST, () => resolve());
     });
-    ops = await startOpsServer({ port: env.API_METRICS_PORT, registry, ready });
-  } catch (error) {
-    // A port in use must not leave Redis and Postgres connections holding the process open.
-    await closeServer(server);
-    await releaseConnections();
-    throw error;
-  }
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ port, metricsPort: ops.port }, 'admin api listening');
-
-  return {
-    name: 'api',
-    port,
-    metricsPort: ops.port,
-    adminToken,
-    drain: () => {
-      draining = true;
-    },
-    stop: async () => {
-      draining = true;
-      // Live streams never end by themselves: close them first, or the server would wait on them.
-      await eventStream.close();
-      await closeServer(server);
-      await releaseConnections();
-      await ops.close();
-    },
-  };
+    const port = (server.address() as AddressInfo).port;
+    const metricsPort = await scope.serveOps(env.API_METRICS_PORT, registry);
+    logger.info({ port, metricsPort }, 'admin api listening');
+    return { port, metricsPort, adminToken };
+  });
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../libs/db/database.js';
 import type { HikvisionEvent } from '../../libs/hikvision/event-model.js';
+import { createPeriodicTask } from '../../libs/lifecycle/periodic-task.js';
 import type { Logger } from '../../libs/logger/logger.js';
 
 /** How hikhub recognises one device across events: MAC, else serial number, else the address it posts from. */
@@ -123,16 +124,8 @@ export function createDeviceRegistry(db: Db, logger: Logger, options: { refreshM
     current.remoteAddress = activity.remoteAddress;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let flushing: Promise<void> | undefined;
-  const flushQuietly = () => {
-    flushing ??= flush()
-      .catch((error: unknown) => logger.warn({ err: error }, 'device activity flush failed; will retry'))
-      .finally(() => {
-        flushing = undefined;
-      });
-    return flushing;
-  };
+  // A failed flush keeps its activity for the next one (see flush); flushes never overlap.
+  const flusher = createPeriodicTask({ name: 'device activity flush', intervalMs: flushMs, run: flush, logger });
 
   return {
     /** The device's row (created on first sight), from cache when fresh. */
@@ -157,15 +150,13 @@ export function createDeviceRegistry(db: Db, logger: Logger, options: { refreshM
     forget(sighting: DeviceSighting): void {
       cache.delete(deviceKeyOf(sighting.event, sighting.remoteAddress));
     },
-    flush: flushQuietly,
+    flush: () => flusher.runNow(),
     start(): void {
-      timer = setInterval(() => void flushQuietly(), flushMs);
-      timer.unref();
+      flusher.start();
     },
     async stop(): Promise<void> {
-      clearInterval(timer);
-      await flushing;
-      await flushQuietly();
+      await flusher.stop();
+      await flusher.runNow();
     },
   };
 }

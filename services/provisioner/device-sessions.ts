@@ -20,20 +20,16 @@ const IDLE_CLOSE_MS = 5 * 60_000;
  * One IsapiClient (keep-alive connection + cached Digest challenge) per device and credentials
  * version. A new session first reads deviceInfo — the cheap request that also earns the Digest
  * challenge — and checks the serial number against the one on record, so a DHCP lease handed
- * to another device never receives our writes. Idle sessions are closed.
+ * to another device never receives our writes. Idle sessions are closed by `closeIdle`.
  */
 export class DeviceSessions {
   private readonly sessions = new Map<string, Session>();
-  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly desired: DesiredState,
     private readonly timeouts: SessionTimeouts,
     private readonly onRequestComplete: (sample: IsapiRequestSample) => void,
-  ) {
-    this.sweeper = setInterval(() => void this.closeIdle(), 60_000);
-    this.sweeper.unref();
-  }
+  ) {}
 
   async clientFor(device: DeviceConnection): Promise<IsapiClient> {
     const key = `${device.credentialsVersion}|${device.scheme}://${device.host}:${device.port}`;
@@ -86,7 +82,8 @@ export class DeviceSessions {
     await session?.client.close().catch(() => {});
   }
 
-  private async closeIdle(): Promise<void> {
+  /** Close sessions unused for 5 minutes; the service calls it on a timer (a periodic task). */
+  async closeIdle(): Promise<void> {
     const now = Date.now();
     for (const [deviceId, session] of this.sessions) {
       if (now - session.lastUsed > IDLE_CLOSE_MS) await this.forget(deviceId);
@@ -94,7 +91,6 @@ export class DeviceSessions {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
     await Promise.all([...this.sessions.keys()].map((deviceId) => this.forget(deviceId)));
   }
 }

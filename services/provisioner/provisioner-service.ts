@@ -1,12 +1,12 @@
 import type { ProvisionerEnv } from '../../libs/config/env.js';
 import { generateCredentialsKey, resolveSecret } from '../../libs/config/secrets.js';
 import { SecretBox } from '../../libs/crypto/secret-box.js';
-import { createDb, ensureDatabaseExists, isDatabaseReady } from '../../libs/db/database.js';
-import { assertMigrated, migrateToLatest } from '../../libs/db/migrator.js';
-import { startOpsServer } from '../../libs/http/ops-server.js';
 import { PROVISIONING_QUEUE } from '../../libs/jobs/provisioning.js';
-import { createContractWorker, createQueue } from '../../libs/jobs/queues.js';
+import { createQueue } from '../../libs/jobs/queues.js';
+import { createPeriodicTask } from '../../libs/lifecycle/periodic-task.js';
 import type { RunningService } from '../../libs/lifecycle/run-services.js';
+import { startService } from '../../libs/lifecycle/service-scope.js';
+import { startServiceWorker } from '../../libs/lifecycle/worker-service.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { registerQueueDepth } from '../../libs/metrics/queue-depth.js';
 import { registerRedisMemory } from '../../libs/metrics/redis-memory.js';
@@ -30,105 +30,90 @@ export interface RunningProvisioner extends RunningService {
   metricsPort: number;
 }
 
-export async function startProvisioner(env: ProvisionerEnv, logger: Logger): Promise<RunningProvisioner> {
-  if (await ensureDatabaseExists(env.DATABASE_URL)) logger.info('database created');
-  const db = createDb(env.DATABASE_URL, env.DB_POOL_SIZE);
-  if (env.MIGRATE_ON_START) await migrateToLatest(db, logger);
-  else await assertMigrated(db);
+export function startProvisioner(env: ProvisionerEnv, logger: Logger): Promise<RunningProvisioner> {
+  return startService('provisioner', logger, async (scope) => {
+    const db = await scope.database(env);
 
-  const secrets = SecretBox.fromText(await resolveSecret({ value: env.CREDENTIALS_KEY, dataDir: env.DATA_DIR, name: 'credentials.key', generate: generateCredentialsKey, logger }));
-  const desired = new DesiredState(db, secrets);
-  const registry = createRegistry('provisioner');
-  const metrics = createProvisionerMetrics(registry, { devices: () => desired.deviceCountsByStatus(), assignments: () => desired.assignmentCountsByState() });
+    const secrets = SecretBox.fromText(await resolveSecret({ value: env.CREDENTIALS_KEY, dataDir: env.DATA_DIR, name: 'credentials.key', generate: generateCredentialsKey, logger }));
+    const desired = new DesiredState(db, secrets);
+    const registry = createRegistry('provisioner');
+    const metrics = createProvisionerMetrics(registry, { devices: () => desired.deviceCountsByStatus(), assignments: () => desired.assignmentCountsByState() });
 
-  const redis = createProducerConnection(env.REDIS_URL, 'hikhub-provisioner', logger);
-  const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);
-  registerQueueDepth(registry, [queue]);
-  registerRedisMemory(registry, redis);
-  const jobs = new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX });
+    const redis = createProducerConnection(env.REDIS_URL, 'hikhub-provisioner', logger);
+    scope.onStop('redis', () => redis.quit().catch(() => redis.disconnect()));
+    scope.readyWhen(() => isRedisReady(redis));
+    const queue = createQueue(PROVISIONING_QUEUE, redis, env.QUEUE_PREFIX, logger);
+    scope.onStop('queue', () => queue.close());
+    registerQueueDepth(registry, [queue]);
+    registerRedisMemory(registry, redis);
+    const jobs = new ProvisioningJobs(queue, { attempts: env.PROVISIONING_ATTEMPTS, redis, prefix: env.QUEUE_PREFIX });
 
-  const sessions = new DeviceSessions(
-    desired,
-    { connectTimeoutMs: env.ISAPI_CONNECT_TIMEOUT_MS, requestTimeoutMs: env.ISAPI_TIMEOUT_MS, faceTimeoutMs: env.ISAPI_FACE_TIMEOUT_MS },
-    (sample) => {
-      metrics.isapiRequests.inc({ operation: sample.operation, outcome: sample.outcome });
-      metrics.isapiDuration.observe({ operation: sample.operation }, sample.durationSeconds);
-    },
-  );
-  const runDeviceJob = createDeviceJobRunner({
-    desired,
-    sessions,
-    locks: new DeviceLocks(redis, env.QUEUE_PREFIX, { ttlMs: env.PROVISIONER_LOCK_DURATION_MS }),
-    authBudget: new AuthFailureBudget(redis, env.QUEUE_PREFIX),
-    circuit: new DeviceCircuit(redis, env.QUEUE_PREFIX),
-    metrics,
-    logger,
-    concurrency: env.PROVISIONER_CONCURRENCY,
-  });
-
-  const worker = createContractWorker(
-    PROVISIONING_QUEUE,
-    {
-      ...createDeviceHandlers({ desired, edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX), jobs, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
-      ...createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
-      ...createFaceHandlers({ desired, runDeviceJob }),
-    },
-    {
-      connection: createWorkerConnection(env.REDIS_URL, 'hikhub-provisioner-worker', logger),
-      prefix: env.QUEUE_PREFIX,
+    const sessions = new DeviceSessions(
+      desired,
+      { connectTimeoutMs: env.ISAPI_CONNECT_TIMEOUT_MS, requestTimeoutMs: env.ISAPI_TIMEOUT_MS, faceTimeoutMs: env.ISAPI_FACE_TIMEOUT_MS },
+      (sample) => {
+        metrics.isapiRequests.inc({ operation: sample.operation, outcome: sample.outcome });
+        metrics.isapiDuration.observe({ operation: sample.operation }, sample.durationSeconds);
+      },
+    );
+    scope.onStop('device sessions', () => sessions.close());
+    scope.task('idle session sweep', createPeriodicTask({ name: 'idle session sweep', intervalMs: 60_000, run: () => sessions.closeIdle(), logger }));
+    const runDeviceJob = createDeviceJobRunner({
+      desired,
+      sessions,
+      locks: new DeviceLocks(redis, env.QUEUE_PREFIX, { ttlMs: env.PROVISIONER_LOCK_DURATION_MS }),
+      authBudget: new AuthFailureBudget(redis, env.QUEUE_PREFIX),
+      circuit: new DeviceCircuit(redis, env.QUEUE_PREFIX),
+      metrics,
+      logger,
       concurrency: env.PROVISIONER_CONCURRENCY,
-      lockDuration: env.PROVISIONER_LOCK_DURATION_MS,
-      stalledInterval: env.PROVISIONER_STALLED_INTERVAL_MS,
-      maxStalledCount: 2,
-    },
-  );
-  worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
-  // Jobs hikhub did not add through ProvisioningJobs (scheduled reconciles) join their device's job list when they run.
-  worker.on('active', (job) => {
-    const deviceId = (job.data as { deviceId?: string }).deviceId;
-    if (deviceId && job.id && (job.repeatJobKey || job.id.startsWith('repeat:'))) void jobs.remember(deviceId, job.id).catch(() => {});
-  });
-  worker.on('completed', (job) => {
-    // Only jobs added through ProvisioningJobs (they carry a priority) were counted in the backlog.
-    const deviceId = (job.data as { deviceId?: string }).deviceId;
-    if (deviceId && job.opts.priority) void jobs.jobLeft(deviceId).catch(() => {});
-  });
-  worker.on('failed', (job, error) => {
-    if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
-    const data = job.data as { deviceId?: string; employeeNo?: string };
-    logger[final ? 'error' : 'info']({ jobId: job.id, job: job.name, attempt: job.attemptsMade, err: error.message }, final ? 'provisioning job failed for good' : 'provisioning attempt failed, will retry');
-    if (final && data.deviceId && job.opts.priority) void jobs.jobLeft(data.deviceId).catch(() => {});
-    if (final && data.deviceId && data.employeeNo && job.name !== 'person.delete') {
-      desired.markAssignment(data.deviceId, data.employeeNo, { state: 'failed', error: error.message, jobId: job.id ?? '' }).catch(() => {});
-    }
-  });
+    });
 
-  const schedule = createReconcileSchedule({ queue, desired, intervalMs: env.RECONCILE_INTERVAL_MS, attempts: env.PROVISIONING_ATTEMPTS, logger });
-  schedule.start();
-  void checkEvictionPolicy(redis, logger);
+    const worker = startServiceWorker(scope, {
+      queue: PROVISIONING_QUEUE,
+      handlers: {
+        ...createDeviceHandlers({ desired, edgeCredentials: new EdgeCredentialStore(redis, env.QUEUE_PREFIX), jobs, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
+        ...createPeopleHandlers({ desired, runDeviceJob, deviceTimeZone: env.DEVICE_TIME_ZONE }),
+        ...createFaceHandlers({ desired, runDeviceJob }),
+      },
+      worker: {
+        connection: createWorkerConnection(env.REDIS_URL, 'hikhub-provisioner-worker', logger),
+        prefix: env.QUEUE_PREFIX,
+        concurrency: env.PROVISIONER_CONCURRENCY,
+        lockDuration: env.PROVISIONER_LOCK_DURATION_MS,
+        stalledInterval: env.PROVISIONER_STALLED_INTERVAL_MS,
+        maxStalledCount: 2,
+      },
+      logger,
+      jobKind: 'provisioning job',
+      // Devices offline or busy are routine: a retry is not a warning.
+      retryLogLevel: 'info',
+      onFailed: (job, error, final) => {
+        if (!final) return;
+        const data = job.data as { deviceId?: string; employeeNo?: string };
+        if (data.deviceId && job.opts.priority) void jobs.jobLeft(data.deviceId).catch(() => {});
+        if (data.deviceId && data.employeeNo && job.name !== 'person.delete') {
+          desired.markAssignment(data.deviceId, data.employeeNo, { state: 'failed', error: error.message, jobId: job.id ?? '' }).catch(() => {});
+        }
+      },
+    });
+    // Jobs hikhub did not add through ProvisioningJobs (scheduled reconciles) join their device's job list when they run.
+    worker.on('active', (job) => {
+      const deviceId = (job.data as { deviceId?: string }).deviceId;
+      if (deviceId && job.id && (job.repeatJobKey || job.id.startsWith('repeat:'))) void jobs.remember(deviceId, job.id).catch(() => {});
+    });
+    worker.on('completed', (job) => {
+      // Only jobs added through ProvisioningJobs (they carry a priority) were counted in the backlog.
+      const deviceId = (job.data as { deviceId?: string }).deviceId;
+      if (deviceId && job.opts.priority) void jobs.jobLeft(deviceId).catch(() => {});
+    });
 
-  let draining = false;
-  const ready = async () => !draining && worker.isRunning() && (await isRedisReady(redis)) && (await isDatabaseReady(db));
-  const ops = await startOpsServer({ port: env.PROVISIONER_METRICS_PORT, registry, ready });
-  logger.info({ concurrency: env.PROVISIONER_CONCURRENCY, metricsPort: ops.port }, 'provisioner running');
+    const schedule = createReconcileSchedule({ queue, desired, intervalMs: env.RECONCILE_INTERVAL_MS, attempts: env.PROVISIONING_ATTEMPTS });
+    scope.task('reconcile schedule sync', createPeriodicTask({ name: 'reconcile schedule sync', intervalMs: 60_000, run: schedule.sync, logger }), { immediately: true });
+    void checkEvictionPolicy(redis, logger);
 
-  return {
-    name: 'provisioner',
-    metricsPort: ops.port,
-    drain: () => {
-      draining = true;
-    },
-    stop: async () => {
-      draining = true;
-      schedule.stop();
-      // Active jobs finish (an ISAPI call is bounded by its timeout); a job cut off by the deadline runs again as stalled.
-      await worker.close();
-      await sessions.close();
-      await queue.close();
-      await redis.quit().catch(() => redis.disconnect());
-      await db.destroy();
-      await ops.close();
-    },
-  };
+    const metricsPort = await scope.serveOps(env.PROVISIONER_METRICS_PORT, registry);
+    logger.info({ concurrency: env.PROVISIONER_CONCURRENCY, metricsPort }, 'provisioner running');
+    return { metricsPort };
+  });
 }

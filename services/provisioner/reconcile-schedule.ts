@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
 import { FULL_JITTER_BACKOFF } from '../../libs/jobs/backoff.js';
 import { PROVISIONING_PAYLOAD_VERSION } from '../../libs/jobs/provisioning.js';
-import type { Logger } from '../../libs/logger/logger.js';
 import type { DesiredState } from '../../libs/provisioning/desired-state.js';
 
 const SCHEDULER_PREFIX = 'reconcile__';
@@ -11,9 +10,8 @@ const SCHEDULER_PREFIX = 'reconcile__';
  * device.reconcile every `intervalMs`; schedulers of deleted devices are removed. Any replica
  * may run this: upserting the same scheduler is idempotent.
  */
-export function createReconcileSchedule(options: { queue: Queue; desired: DesiredState; intervalMs: number; attempts: number; logger: Logger }) {
-  const { queue, desired, intervalMs, attempts, logger } = options;
-  let timer: NodeJS.Timeout | undefined;
+export function createReconcileSchedule(options: { queue: Queue; desired: DesiredState; intervalMs: number; attempts: number }) {
+  const { queue, desired, intervalMs, attempts } = options;
 
   async function sync(): Promise<void> {
     const deviceIds = new Set(await desired.allDeviceIds());
@@ -34,16 +32,6 @@ export function createReconcileSchedule(options: { queue: Queue; desired: Desire
     }
   }
 
-  return {
-    sync,
-    start(everyMs = 60_000): void {
-      const tick = () => sync().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : error }, 'reconcile schedule sync failed'));
-      void tick();
-      timer = setInterval(tick, everyMs);
-      timer.unref();
-    },
-    stop(): void {
-      if (timer) clearInterval(timer);
-    },
-  };
+  // The service runs it on a timer (libs/lifecycle/periodic-task.ts), first at start.
+  return { sync };
 }
