@@ -288,10 +288,20 @@ function report(results: Results): string {
       '',
       `4. Ingest with Digest on vs off — POST ${fmt.int(r.bodyBytes)} B face event, ${r.connections} connections, closed loop, keep-alive, rate limits off`,
       `   ${r.warmupS} s warm-up + ${r.durationS} s measured per run, runs alternate; off = INGEST_AUTH=none, on = INGEST_AUTH=digest (shared credential); latency includes any 401 round trip`,
+      '   replay state: Redis memory of the used nonce counts (kept until each nonce expires, INGEST_NONCE_LIFETIME_S + 60 s) per event',
       '',
       formatTable(
-        ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'server CPU ms/event'],
-        r.runs.map((run) => [`${run.target} #${run.round}`, fmt.int(run.load.requestsPerSecond), String(run.load.non2xx), String(run.load.errors), fmt.ms(run.load.p50Ms), fmt.ms(run.load.p99Ms), run.serverCpuMsPerEvent.toFixed(3)]),
+        ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'server CPU ms/event', 'replay state B/event'],
+        r.runs.map((run) => [
+          `${run.target} #${run.round}`,
+          fmt.int(run.load.requestsPerSecond),
+          String(run.load.non2xx),
+          String(run.load.errors),
+          fmt.ms(run.load.p50Ms),
+          fmt.ms(run.load.p99Ms),
+          run.serverCpuMsPerEvent.toFixed(3),
+          run.replayBytesPerEvent === null ? '–' : run.replayBytesPerEvent.toFixed(1),
+        ]),
       ),
       '',
       formatTable(
