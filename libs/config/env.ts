@@ -142,6 +142,8 @@ export const archiverEnvSchema = commonEnvSchema.extend({
   /** How long a job's lock lives without renewal; a crashed archiver's job is re-run after about this long. */
   ARCHIVER_LOCK_DURATION_MS: z.coerce.number().int().min(100).default(30_000),
   ARCHIVER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /** A job whose archiver died under it this many times is quarantined (reason crashes_archiver) instead of run again. */
+  ARCHIVER_MAX_STALLS: z.coerce.number().int().min(1).max(1_000).default(5),
   /** A device that posted nothing (event or heartbeat) for this long counts as silent in hikhub_archiver_devices. */
   DEVICE_SILENT_AFTER_SECONDS: z.coerce.number().int().min(1).default(600),
 });

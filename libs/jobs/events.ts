@@ -32,7 +32,8 @@ export const eventJobs = {
     version: RAW_EVENT_VERSION,
     schema: rawEventV1Schema,
     options: {
-      // Postgres or disk trouble is retried for well over an hour before a job is parked as failed.
+      // For the job's own errors: an outage of Postgres or DATA_DIR spends none (the archiver holds
+      // its jobs, services/archiver/outage-guard.ts), nor does a killed archiver (crash-quarantine.ts).
       attempts: 25,
       backoff: { type: FULL_JITTER_BACKOFF, delay: 1_000 },
       removeOnComplete: { count: 1_000 },

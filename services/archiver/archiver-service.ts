@@ -1,9 +1,9 @@
 import type { ArchiverEnv } from '../../libs/config/env.js';
-import { createDb, ensureDatabaseExists, isDatabaseReady } from '../../libs/db/database.js';
-import { assertMigrated, migrateToLatest } from '../../libs/db/migrator.js';
-import { startOpsServer } from '../../libs/http/ops-server.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
-import { createContractWorker, createQueue } from '../../libs/jobs/queues.js';
+import { createQueue } from '../../libs/jobs/queues.js';
+import { createPeriodicTask } from '../../libs/lifecycle/periodic-task.js';
+import { startService } from '../../libs/lifecycle/service-scope.js';
+import { startServiceWorker } from '../../libs/lifecycle/worker-service.js';
 import type { RunningService } from '../../libs/lifecycle/run-services.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
@@ -21,109 +21,117 @@ import { createPictureStore } from './picture-store.js';
 import { createOrphanBodySweeper } from './orphan-bodies.js';
 import { createQuarantine } from './quarantine.js';
 import { createReprocessHandler, createRequarantine } from './reprocess-quarantined.js';
+import { createCrashQuarantine } from './crash-quarantine.js';
+import { createOutageCircuit } from './outage-circuit.js';
+import { createOutageGuard } from './outage-guard.js';
+import { createOutageProbes } from './outage-probes.js';
+
+/** While a dependency is down, probes run this often and the worker takes nothing for as long. */
+const OUTAGE_PROBE_INTERVAL_MS = 500;
+const OUTAGE_PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * BullMQ's maxStalledCount, effectively unlimited: a job whose archiver was killed is never sent to
+ * failed for it; crash-quarantine.ts quarantines a true poison after ARCHIVER_MAX_STALLS instead.
+ */
+const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 
 export interface RunningArchiver extends RunningService {
   metricsPort: number;
 }
 
-export async function startArchiver(env: ArchiverEnv, logger: Logger): Promise<RunningArchiver> {
-  if (await ensureDatabaseExists(env.DATABASE_URL)) logger.info('database created');
-  const db = createDb(env.DATABASE_URL, env.DB_POOL_SIZE);
-  if (env.MIGRATE_ON_START) await migrateToLatest(db, logger);
-  else await assertMigrated(db);
+export function startArchiver(env: ArchiverEnv, logger: Logger): Promise<RunningArchiver> {
+  return startService('archiver', logger, async (scope) => {
+    const db = await scope.database(env);
 
-  const registry = createRegistry('archiver');
-  const metrics = createArchiverMetrics(registry);
-  const redis = createWorkerConnection(env.REDIS_URL, 'hikhub-archiver', logger);
-  const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
-  registerQueueDepth(registry, [queue]);
-  registerRedisMemory(registry, redis);
-  registerDeviceActivity(registry, db, env.DEVICE_SILENT_AFTER_SECONDS);
+    const registry = createRegistry('archiver');
+    const metrics = createArchiverMetrics(registry);
+    const redis = createWorkerConnection(env.REDIS_URL, 'hikhub-archiver', logger);
+    scope.onStop('redis', () => redis.quit().catch(() => redis.disconnect()));
+    scope.readyWhen(() => isRedisReady(redis));
+    const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
+    scope.onStop('queue', () => queue.close());
+    registerQueueDepth(registry, [queue]);
+    registerRedisMemory(registry, redis);
+    registerDeviceActivity(registry, db, env.DEVICE_SILENT_AFTER_SECONDS);
 
-  const devices = createDeviceRegistry(db, logger);
-  const logs = createDailyLogs(env.DATA_DIR, { observeBatch: (size) => metrics.observeBatch('logs', size) });
-  devices.start();
-  const archiveDependencies = {
-    redis,
-    bodies: createBodyCleanup(redis, { observeBatch: (size) => metrics.observeBatch('bodies', size) }),
-    events: createEventRepository(db, { observeBatch: metrics.observeBatch }),
-    devices,
-    pictures: createPictureStore(env.DATA_DIR),
-    logs,
-    quarantine: createQuarantine(db, env.DATA_DIR),
-    metrics,
-    logger,
-    archiveHeartbeats: env.ARCHIVE_HEARTBEATS,
-    defaultTimeZone: env.DEVICE_TIME_ZONE,
-  };
-  const archiveEvent = createArchiveHandler(archiveDependencies);
-  // A re-run goes through the same handler; only a renewed parse failure lands on its existing quarantine row.
-  const reprocessQuarantined = createReprocessHandler({
-    db,
-    redis,
-    prefix: env.QUEUE_PREFIX,
-    dataDir: env.DATA_DIR,
-    logger,
-    archiveEvent: createArchiveHandler({ ...archiveDependencies, quarantine: createRequarantine(db) }),
-  });
-
-  const worker = createContractWorker(
-    EVENTS_QUEUE,
-    { 'event.archive': archiveEvent, 'event.reprocess-quarantined': reprocessQuarantined },
-    {
-      connection: createWorkerConnection(env.REDIS_URL, 'hikhub-archiver-worker', logger),
+    const devices = createDeviceRegistry(db, logger);
+    devices.start();
+    scope.onStop('device activity', () => devices.stop());
+    const logs = createDailyLogs(env.DATA_DIR, { observeBatch: (size) => metrics.observeBatch('logs', size) });
+    scope.onStop('daily logs', () => logs.close());
+    const archiveDependencies = {
+      redis,
+      bodies: createBodyCleanup(redis, { observeBatch: (size) => metrics.observeBatch('bodies', size) }),
+      events: createEventRepository(db, { observeBatch: metrics.observeBatch }),
+      devices,
+      pictures: createPictureStore(env.DATA_DIR),
+      logs,
+      quarantine: createQuarantine(db, env.DATA_DIR),
+      metrics,
+      logger,
+      archiveHeartbeats: env.ARCHIVE_HEARTBEATS,
+      defaultTimeZone: env.DEVICE_TIME_ZONE,
+    };
+    const archiveEvent = createArchiveHandler(archiveDependencies);
+    // A re-run goes through the same handler; only a renewed parse failure lands on its existing quarantine row.
+    const reprocessQuarantined = createReprocessHandler({
+      db,
+      redis,
       prefix: env.QUEUE_PREFIX,
-      concurrency: env.ARCHIVER_CONCURRENCY,
-      lockDuration: env.ARCHIVER_LOCK_DURATION_MS,
-      stalledInterval: env.ARCHIVER_STALLED_INTERVAL_MS,
-      // A job whose archiver died twice mid-run is parked as failed (its body stays) instead of crash-looping.
-      maxStalledCount: 2,
-    },
-  );
-  worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
-  worker.on('failed', (job, error) => {
-    if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
-    metrics.jobFailures.inc({ final: String(final) });
-    logger[final ? 'error' : 'warn']({ eventId: job.id, attempt: job.attemptsMade, err: error.message }, final ? 'archive failed for good' : 'archive attempt failed, will retry');
+      dataDir: env.DATA_DIR,
+      logger,
+      archiveEvent: createArchiveHandler({ ...archiveDependencies, quarantine: createRequarantine(db) }),
+    });
+
+    // Postgres or the picture disk away: jobs wait in the queue, no attempt spent, until the probes pass.
+    const circuit = createOutageCircuit({
+      probes: createOutageProbes(db, env.DATA_DIR),
+      probeIntervalMs: OUTAGE_PROBE_INTERVAL_MS,
+      probeTimeoutMs: OUTAGE_PROBE_TIMEOUT_MS,
+      registry,
+      logger,
+    });
+    circuit.start();
+    scope.onStop('outage probes', () => circuit.stop());
+    scope.readyWhen(() => !circuit.isOpen());
+    const heldDuringOutages = createOutageGuard({ circuit, queue, holdMs: OUTAGE_PROBE_INTERVAL_MS, registry, logger });
+    const poison = createCrashQuarantine({ db, redis, quarantine: archiveDependencies.quarantine, maxStalls: env.ARCHIVER_MAX_STALLS, metrics, logger });
+
+    startServiceWorker(scope, {
+      queue: EVENTS_QUEUE,
+      handlers: {
+        'event.archive': heldDuringOutages(poison.archive(archiveEvent)),
+        'event.reprocess-quarantined': heldDuringOutages(poison.reprocess(reprocessQuarantined)),
+      },
+      worker: {
+        connection: createWorkerConnection(env.REDIS_URL, 'hikhub-archiver-worker', logger),
+        prefix: env.QUEUE_PREFIX,
+        concurrency: env.ARCHIVER_CONCURRENCY,
+        lockDuration: env.ARCHIVER_LOCK_DURATION_MS,
+        stalledInterval: env.ARCHIVER_STALLED_INTERVAL_MS,
+        maxStalledCount: UNLIMITED_STALLS,
+      },
+      logger,
+      jobKind: 'archive',
+      failures: metrics.jobFailures,
+    });
+
+    void checkEvictionPolicy(redis, logger);
+
+    const orphanSweeper = createOrphanBodySweeper({
+      redis,
+      queue,
+      prefix: env.QUEUE_PREFIX,
+      dataDir: env.DATA_DIR,
+      minAgeMs: 60 * 60_000,
+      counter: metrics.orphanBodies,
+      logger,
+    });
+    scope.task('orphan body sweep', createPeriodicTask({ name: 'orphan body sweep', intervalMs: 10 * 60_000, run: orphanSweeper.sweep, logger }));
+
+    const metricsPort = await scope.serveOps(env.ARCHIVER_METRICS_PORT, registry);
+    logger.info({ concurrency: env.ARCHIVER_CONCURRENCY, metricsPort }, 'archiver running');
+    return { metricsPort };
   });
-  worker.on('stalled', (jobId) => logger.warn({ eventId: jobId }, 'job stalled, it will run again'));
-
-  void checkEvictionPolicy(redis, logger);
-
-  const orphanSweeper = createOrphanBodySweeper({
-    redis,
-    queue,
-    prefix: env.QUEUE_PREFIX,
-    dataDir: env.DATA_DIR,
-    minAgeMs: 60 * 60_000,
-    counter: metrics.orphanBodies,
-    logger,
-  });
-  orphanSweeper.start(10 * 60_000);
-
-  let draining = false;
-  const ready = async () => !draining && worker.isRunning() && (await isRedisReady(redis)) && (await isDatabaseReady(db));
-  const ops = await startOpsServer({ port: env.ARCHIVER_METRICS_PORT, registry, ready });
-  logger.info({ concurrency: env.ARCHIVER_CONCURRENCY, metricsPort: ops.port }, 'archiver running');
-
-  return {
-    name: 'archiver',
-    metricsPort: ops.port,
-    drain: () => {
-      draining = true;
-    },
-    stop: async () => {
-      draining = true;
-      // close() lets active jobs finish; a job cut short by the shutdown deadline goes back to the queue as stalled.
-      await worker.close();
-      await orphanSweeper.stop();
-      await devices.stop();
-      await logs.close();
-      await queue.close();
-      await redis.quit().catch(() => redis.disconnect());
-      await db.destroy();
-      await ops.close();
-    },
-  };
 }

@@ -49,23 +49,6 @@ export function createOrphanBodySweeper(options: {
     return moved;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  return {
-    sweep,
-    start(intervalMs: number) {
-      timer = setInterval(() => {
-        running ??= sweep()
-          .catch((error: unknown) => logger.warn({ err: error }, 'orphan body sweep failed'))
-          .finally(() => {
-            running = undefined;
-          });
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  // The service runs it on a timer (libs/lifecycle/periodic-task.ts).
+  return { sweep };
 }
