@@ -141,7 +141,7 @@ export function createEdgeGuard(options: {
     if (nonceStatus === 'stale') return fail('stale_nonce', true);
     const nc = parseNonceCount(auth.nc);
     if (nc === null) return fail('malformed');
-    // Shared with every replica; a count seen before (or too old to tell) gets a fresh nonce.
+    // Shared with every replica; a count seen before (or given up, see nonce-replay-guard.ts) gets a fresh nonce.
     const used = replays.firstUse(auth.nonce, nonces!.issuedAt(auth.nonce)!, nc, nonces!.remainingMs(auth.nonce));
     if (!(await lookup(used))) return fail('replayed_nonce', true);
     return { ok: true, deviceId: credential.deviceId };
