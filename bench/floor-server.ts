@@ -8,32 +8,63 @@ import { createProducerConnection, isRedisReady, waitUntilReady } from '../libs/
 import { createEventWriter } from '../services/ingest/event-writer.js';
 
 /**
- * The floor for the ingest benchmark: a bare node:http server that does only the work ingest
- * cannot avoid — stream the body into memory, make the same durable Redis writes (body chunks +
- * BullMQ job, through ingest's own writer) and answer 200. No express, no limits, no metrics,
- * no logging. Its own process, like the ingest it is compared with:
+ * The floors for the ingest benchmark: bare node:http servers that do only the work an ingest
+ * cannot avoid — stream the body into memory, write it to Redis, answer 200 once Redis said OK.
+ * No express, no limits, no metrics, no logging. Its own process, like the ingest it is compared
+ * with. FLOOR_MODE picks the write:
  *
- *   FLOOR_PORT=8090 REDIS_URL=redis://127.0.0.1:6379 QUEUE_PREFIX=bench node --import tsx bench/floor-server.ts
+ *   one-command  the TRUE floor: the body stored with a single `SET <prefix>:floor:<uuid> <body>`
+ *                (one Redis command per event, the least a durable ingest can do)
+ *   bullmq       the same durable writes as the ingest (body chunks + BullMQ job, through the
+ *                ingest's own writer), so ingest / this floor is the ingest's overhead over BullMQ
+ *
+ *   FLOOR_MODE=one-command FLOOR_PORT=8090 REDIS_URL=redis://127.0.0.1:6379 QUEUE_PREFIX=bench \
+ *     node --import tsx bench/floor-server.ts
  *
  * GET /readyz answers 200 once Redis is connected. SIGTERM/SIGINT stop it.
  */
 
+const mode = process.env.FLOOR_MODE ?? 'bullmq';
+if (mode !== 'one-command' && mode !== 'bullmq') throw new Error(`FLOOR_MODE must be one-command or bullmq, not ${mode}`);
 const port = Number(process.env.FLOOR_PORT ?? 0);
 const host = process.env.FLOOR_HOST ?? '127.0.0.1';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = process.env.QUEUE_PREFIX ?? 'bench';
 const timeoutMs = Number(process.env.INGEST_ENQUEUE_TIMEOUT_MS ?? 1_500);
 
-const redis = createProducerConnection(redisUrl, 'hikhub-bench-floor');
+const redis = createProducerConnection(redisUrl, `hikhub-bench-floor-${mode}`);
 redis.on('error', () => {});
-const queue = createQueue(EVENTS_QUEUE, redis, prefix);
-queue.on('error', () => {});
-const writeEvent = createEventWriter({ redis, queue, prefix, timeoutMs });
+const queue = mode === 'bullmq' ? createQueue(EVENTS_QUEUE, redis, prefix) : null;
+queue?.on('error', () => {});
+const writeEvent = queue ? createEventWriter({ redis, queue, prefix, timeoutMs }) : null;
 if (!(await waitUntilReady(redis, 5_000))) throw new Error(`floor: redis not reachable at ${redisUrl}`);
 
 function answer(res: http.ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** The BullMQ floor's write: the ingest's own record and writer. */
+function writeLikeIngest(req: http.IncomingMessage, receivedAt: Date, id: string, body: Buffer): Promise<unknown> {
+  const headers: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = req.headers[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const url = req.url ?? '/';
+  const queryIndex = url.indexOf('?');
+  return writeEvent!(
+    {
+      id,
+      receivedAt: receivedAt.toISOString(),
+      remoteAddress: req.socket.remoteAddress ?? '',
+      method: req.method ?? 'POST',
+      path: queryIndex === -1 ? url : url.slice(0, queryIndex),
+      query: queryIndex === -1 ? '' : url.slice(queryIndex + 1),
+      headers,
+    },
+    body,
+  );
 }
 
 const server = http.createServer({ requireHostHeader: false }, (req, res) => {
@@ -54,25 +85,9 @@ const server = http.createServer({ requireHostHeader: false }, (req, res) => {
   });
   req.on('end', () => {
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
-    const headers: Record<string, string> = {};
-    for (const name of KEPT_HEADERS) {
-      const value = req.headers[name];
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const url = req.url ?? '/';
-    const queryIndex = url.indexOf('?');
-    writeEvent(
-      {
-        id: uuidV7(receivedAt.getTime()),
-        receivedAt: receivedAt.toISOString(),
-        remoteAddress: req.socket.remoteAddress ?? '',
-        method: req.method ?? 'POST',
-        path: queryIndex === -1 ? url : url.slice(0, queryIndex),
-        query: queryIndex === -1 ? '' : url.slice(queryIndex + 1),
-        headers,
-      },
-      body,
-    ).then(
+    const id = uuidV7(receivedAt.getTime());
+    const write = writeEvent ? writeLikeIngest(req, receivedAt, id, body) : redis.set(`${prefix}:floor:${id}`, body);
+    write.then(
       () => answer(res, 200, 'OK\n'),
       () => answer(res, 503, 'Event store unavailable\n'),
     );
@@ -83,7 +98,7 @@ await new Promise<void>((resolve, reject) => {
   server.once('error', reject);
   server.listen(port, host, () => resolve());
 });
-process.stdout.write(`${JSON.stringify({ floor: 'listening', port: (server.address() as AddressInfo).port })}\n`);
+process.stdout.write(`${JSON.stringify({ floor: 'listening', mode, port: (server.address() as AddressInfo).port })}\n`);
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -91,7 +106,7 @@ async function stop(): Promise<void> {
   stopping = true;
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  await queue.close().catch(() => {});
+  await queue?.close().catch(() => {});
   await redis.quit().catch(() => redis.disconnect());
   process.exit(0);
 }

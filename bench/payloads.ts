@@ -53,6 +53,58 @@ function template() {
   return faceTemplate;
 }
 
+const LINE_CROSSING_FIXTURE = path.join(fixturesDir, 'hiksink__cam_linedetection_active_regions.xml');
+
+/** Used when ../shared/fixtures is absent: an ISAPI line-crossing alert of the same layout and size (made-up values). */
+const FALLBACK_LINE_CROSSING = `<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">
+<ipAddress>192.168.1.64</ipAddress>
+<portNo>80</portNo>
+<protocol>HTTP</protocol>
+<macAddress>44:19:b6:00:00:01</macAddress>
+<channelID>1</channelID>
+<dateTime>2026-11-27T08:02:00+01:00</dateTime>
+<activePostCount>7</activePostCount>
+<eventType>linedetection</eventType>
+<eventState>active</eventState>
+<eventDescription>linedetection alarm</eventDescription>
+<DetectionRegionList>
+<DetectionRegionEntry>
+<regionID>1</regionID>
+<sensitivityLevel>50</sensitivityLevel>
+<RegionCoordinatesList>
+<RegionCoordinates>
+<positionX>424</positionX>
+<positionY>642</positionY>
+</RegionCoordinates>
+<RegionCoordinates>
+<positionX>161</positionX>
+<positionY>610</positionY>
+</RegionCoordinates>
+</RegionCoordinatesList>
+</DetectionRegionEntry>
+</DetectionRegionList>
+<channelName>Gate camera</channelName>
+<Extensions version="1.0" xmlns="urn:psialliance-org">
+<serialNumber xmlns="urn:selfextension:psiaext-ver10-xsd">DS-2CD2185FWD-I20260101AAWR000000001</serialNumber>
+<eventPush xmlns="urn:selfextension:psiaext-ver10-xsd">IO&amp;&amp;DS-2CD2185FWD-I20260101AAWR000000001,2026-11-27T08:02:00+01:00,1.0</eventPush>
+</Extensions>
+</EventNotificationAlert>
+`;
+
+export const LINE_CROSSING_CONTENT_TYPE = 'application/xml; charset="UTF-8"';
+
+/**
+ * A camera's line-crossing alert as it POSTs it: ISAPI XML, no picture, 1,253 bytes (the commonest
+ * kind of event with motion and heartbeats). The captured one when ../shared/fixtures is there.
+ */
+export function lineCrossingEventBody(): Buffer {
+  return existsSync(LINE_CROSSING_FIXTURE) ? readFileSync(LINE_CROSSING_FIXTURE) : Buffer.from(FALLBACK_LINE_CROSSING);
+}
+
+export function lineCrossingEventSource(): 'fixture' | 'built-in' {
+  return existsSync(LINE_CROSSING_FIXTURE) ? 'fixture' : 'built-in';
+}
+
 /** Where the event_log JSON comes from: the captured face terminal event, or the built-in copy. */
 /** A camera motion event as an NVR posts it: ISAPI XML, no picture (~500 bytes). */
 export function motionEventBody(count: number): Buffer {
