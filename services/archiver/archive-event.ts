@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isDataException, pgSafeJson, pgSafeText } from '../../libs/db/pg-safe.js';
-import { ParseFailure } from '../../libs/hikvision/event-model.js';
+import { ParseFailure, type HikvisionEvent } from '../../libs/hikvision/event-model.js';
 import { parseRequest } from '../../libs/hikvision/parse-request.js';
 import { BodyMissingError, readBody } from '../../libs/jobs/body-store.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
@@ -10,6 +10,7 @@ import type { BodyCleanup } from './body-cleanup.js';
 import type { DailyLogs } from './daily-logs.js';
 import type { DeviceRegistry } from './device-registry.js';
 import type { EventRepository } from './event-repository.js';
+import { sniffHeartbeat } from './heartbeat-sniff.js';
 import type { ArchiveOutcome, ArchiverMetrics } from './metrics.js';
 import type { PictureStore } from './picture-store.js';
 import type { Quarantine } from './quarantine.js';
@@ -57,6 +58,19 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
       throw new UnrecoverableError(`body of event ${raw.id} is missing from Redis and the event was never archived`);
     }
 
+    const receivedAt = new Date(raw.receivedAt);
+    // Heartbeats (counters only) take a path of their own: the device's counter in memory and the body's removal.
+    const countHeartbeat = async (event: HikvisionEvent) => {
+      const sighting = { event, remoteAddress: raw.remoteAddress, seenAt: receivedAt };
+      deps.devices.record(await deps.devices.resolve(sighting), 'heartbeat', sighting);
+      await bodies.remove(raw.body.key);
+      return finish('heartbeat', event.family);
+    };
+    if (!deps.archiveHeartbeats) {
+      const heartbeat = sniffHeartbeat(raw.headers['content-type'], body, deps.defaultTimeZone);
+      if (heartbeat) return countHeartbeat(heartbeat);
+    }
+
     const quarantine = async (reason: string, code: string) => {
       await deps.quarantine(raw, body, pgSafeText(reason), code);
       metrics.parseFailures.inc({ code });
@@ -75,15 +89,10 @@ export function createArchiveHandler(deps: ArchiveDependencies) {
 
     // NULs and lone surrogates from a device would make the row unstorable on every retry.
     const event = pgSafeJson(parsed.event);
-    const receivedAt = new Date(raw.receivedAt);
+    if (event.isHeartbeat && !deps.archiveHeartbeats) return countHeartbeat(event);
     const sighting = { event, remoteAddress: raw.remoteAddress, seenAt: receivedAt };
     const device = await deps.devices.resolve(sighting);
     if (event.isHeartbeat) deps.devices.record(device, 'heartbeat', sighting);
-    if (event.isHeartbeat && !deps.archiveHeartbeats) {
-      // Counters only: the registry sums them in memory, nothing else is written.
-      await bodies.remove(raw.body.key);
-      return finish('heartbeat', event.family);
-    }
 
     const stored = await deps.pictures.save(raw.id, receivedAt, parsed.pictures);
     const writeStarted = process.hrtime.bigint();

@@ -1,20 +1,17 @@
 import type { Redis } from 'ioredis';
-import { BatchItemFailure, createMicroBatcher } from './micro-batcher.js';
+import { createMicroBatcher } from './micro-batcher.js';
 
 /**
- * Bodies leave Redis once their event is safe, many at a time: the UNLINKs of concurrent jobs go
- * out as one pipeline (one round trip, one Redis wake-up), each key its own command so that a
- * Redis Cluster can route them.
+ * Bodies leave Redis once their event is safe, many at a time: the removals of concurrent jobs go
+ * out as one UNLINK of all their keys (one command, one round trip). Every hikhub key shares the
+ * prefix's hash tag on Redis Cluster (libs/redis/key-layout.ts), so one command may name them all.
  */
-export function createBodyCleanup(redis: Redis, options: { observeBatch?: (size: number) => void } = {}) {
+export function createBodyCleanup(redis: Pick<Redis, 'unlink'>, options: { observeBatch?: (size: number) => void } = {}) {
   const unlinks = createMicroBatcher<string, void>({
     maxBatch: 1_000,
     run: async (keys) => {
-      const replies = (await redis.pipeline(keys.map((key) => ['unlink', key])).exec()) ?? [];
-      return keys.map((_, index) => {
-        const error = replies[index]?.[0];
-        return error ? new BatchItemFailure(error) : undefined;
-      });
+      await redis.unlink(...keys);
+      return keys.map(() => undefined);
     },
     observe: options.observeBatch,
   });
