@@ -143,7 +143,6 @@ export async function benchSoak(options: SoakOptions): Promise<SoakResult> {
  * registration each) and waits for it to be archived, so runs measure the steady state.
  */
 class SoakSystem {
-  private readonly releases: (() => Promise<void>)[] = [];
   /** Every run's devices are the same ones (same prefix), and their serials count on. */
   private readonly idPrefix = newIdPrefix();
   private serialNoAfter = 0;
@@ -153,11 +152,14 @@ class SoakSystem {
     private readonly database: { url: string },
     private readonly ingestUrl: string,
     private readonly queue: Queue,
+    /** What start() started, stopped last-in first-out. */
+    private readonly releases: (() => Promise<void>)[],
   ) {}
 
   static async start(options: SoakOptions): Promise<SoakSystem> {
     const { resources, redis, redisUrl } = options;
     const releases: (() => Promise<void>)[] = [];
+    let started = false;
     try {
       await redis.flushall('SYNC');
       const database = await createTestDatabaseUrl('soak');
@@ -194,13 +196,13 @@ class SoakSystem {
           queueConnection.disconnect();
         }),
       );
-      const system = new SoakSystem(options, database, `http://127.0.0.1:${ingest.port}/hikvision/events`, queue);
-      system.releases.push(...releases.splice(0));
+      const system = new SoakSystem(options, database, `http://127.0.0.1:${ingest.port}/hikvision/events`, queue, releases);
       await system.warmUp();
+      started = true;
       return system;
     } finally {
-      // Only when starting failed: a started system owns its releases.
-      for (const release of releases.reverse()) await release();
+      // A started system stops itself (stop()); one that failed to start is stopped here.
+      if (!started) for (const release of releases.reverse()) await release();
     }
   }
 
