@@ -127,13 +127,23 @@ export const ingestEnvSchema = commonEnvSchema.extend({
   INGEST_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).default(256),
   /** Requests whose body is being received or written at once; past it → 503 + Retry-After. */
   INGEST_MAX_CONCURRENT_BODIES: z.coerce.number().int().min(1).default(512),
+  /** Of those, at most this many per client address (proxy-aware; 0 = no per-address cap): a few slow hosts cannot take every slot. */
+  INGEST_MAX_BODIES_PER_ADDRESS: z.coerce.number().int().min(0).default(64),
+  /** Body bytes one client address may hold in memory at once (0 = only INGEST_MAX_INFLIGHT_BYTES applies). */
+  INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS: byteSize.default(32 * 1024 * 1024),
+  /** A body receiving less than this many bytes per second over INGEST_BODY_RATE_WINDOW_MS gets 408 and its connection closed (0 = off). */
+  INGEST_MIN_BODY_RATE: byteSize.default(1024),
+  INGEST_BODY_RATE_WINDOW_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Also answer /healthz, /readyz and /metrics on the device port (off: only on INGEST_METRICS_PORT, never to devices). */
+  INGEST_OPS_ON_DEVICE_PORT: bool.default(false),
 });
 
 export const archiverEnvSchema = commonEnvSchema.extend({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/hikhub'),
   DATA_DIR: z.string().min(1).default('./data'),
   ARCHIVER_METRICS_PORT: port.default(9102),
-  ARCHIVER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  // High so that concurrent jobs fill the batched writes (services/archiver/micro-batcher.ts).
+  ARCHIVER_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(128),
   ARCHIVE_HEARTBEATS: bool.default(false),
   /** How a device time without an offset is read: unset → occurred_at stays null. */
   DEVICE_TIME_ZONE: timeZone.optional(),

@@ -9,7 +9,9 @@ import type { Logger } from '../../libs/logger/logger.js';
 import { redactUrl } from '../../libs/config/redact-url.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
 import { createProducerConnection, checkEvictionPolicy, isRedisReady, waitUntilReady } from '../../libs/redis/connection.js';
-import { createIngestApp } from './app.js';
+import { createIngestHandler } from './app.js';
+import { BodyRateGuard } from './body-rate-guard.js';
+import { BodySlots } from './body-slots.js';
 import { createAddressMatcher } from '../../libs/edge-auth/address-list.js';
 import { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
 import { RedisRateLimiter } from '../../libs/edge-auth/rate-limiter.js';
@@ -29,7 +31,12 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
   checkEdgeConfig(env);
   const registry = createRegistry('ingest');
   const budget = new InflightBudget(env.INGEST_MAX_INFLIGHT_BYTES);
-  const metrics = createIngestMetrics(registry, budget);
+  const slots = new BodySlots(
+    { maxBodies: env.INGEST_MAX_CONCURRENT_BODIES, maxBodiesPerAddress: env.INGEST_MAX_BODIES_PER_ADDRESS, maxBytesPerAddress: env.INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS },
+    budget,
+  );
+  const rateGuard = new BodyRateGuard(env.INGEST_MIN_BODY_RATE, env.INGEST_BODY_RATE_WINDOW_MS);
+  const metrics = createIngestMetrics(registry, budget, slots);
   const redis = createProducerConnection(env.REDIS_URL, 'hikhub-ingest', logger);
   const queue = createQueue(EVENTS_QUEUE, redis, env.QUEUE_PREFIX, logger);
   registerWorkerCount(registry, queue);
@@ -42,14 +49,13 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
   let draining = false;
   const ready = async () => !draining && (await isRedisReady(redis));
 
-  const app = createIngestApp({
+  const handler = createIngestHandler({
     logger,
-    registry,
     metrics,
-    ready,
     writeEvent: createEventWriter({ redis, queue, prefix: env.QUEUE_PREFIX, timeoutMs: env.INGEST_ENQUEUE_TIMEOUT_MS }),
     maxBodyBytes: env.INGEST_MAX_BODY,
-    budget,
+    slots,
+    rateGuard,
     clientAddress: createClientAddressResolver(env.TRUSTED_PROXIES),
     checkEdge: createEdgeGuard({
       settings: env,
@@ -58,7 +64,8 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
       metrics,
       logger,
     }),
-    maxConcurrentBodies: env.INGEST_MAX_CONCURRENT_BODIES,
+    // Probes and scrapes belong on the ops port: on the device port they would answer anyone, before the allow-lists.
+    ops: env.INGEST_OPS_ON_DEVICE_PORT ? { registry, ready } : undefined,
   });
 
   // Older cameras send HTTP/1.1 without a Host header (QUIRKS.md); Node refuses those unless told.
@@ -70,7 +77,7 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
       // How often Node looks for requests past those timeouts (its default, 30 s, would let a slowloris linger).
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(env.INGEST_HEADERS_TIMEOUT_MS / 4))),
     },
-    app,
+    handler,
   );
   server.keepAliveTimeout = env.INGEST_KEEP_ALIVE_TIMEOUT_MS;
   server.maxConnections = env.INGEST_MAX_CONNECTIONS;
@@ -102,6 +109,7 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
     stop: async () => {
       draining = true;
       await closeServer(server);
+      rateGuard.stop();
       await queue.close();
       await redis.quit().catch(() => redis.disconnect());
       await ops.close();

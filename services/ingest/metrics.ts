@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from '../../libs/metrics/registry.js';
+import type { BodySlots } from './body-slots.js';
 import type { InflightBudget } from './read-body.js';
 
 export const INGEST_REJECTION_REASONS = [
@@ -14,6 +15,8 @@ export const INGEST_REJECTION_REASONS = [
   'forbidden_address',
   'unauthenticated',
   'rate_limited',
+  'address_busy',
+  'too_slow',
 ] as const;
 export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
 
@@ -34,13 +37,31 @@ export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
 export const CONNECTION_REFUSAL_REASONS = ['per_address_limit', 'server_limit'] as const;
 
-export function createIngestMetrics(registry: Registry, budget: InflightBudget) {
+export const STATUS_CLASSES = ['2xx', '4xx', '5xx'] as const;
+export type StatusClass = (typeof STATUS_CLASSES)[number];
+
+/**
+ * What every device POST counts, kept as plain numbers on the hot path and handed to prom-client
+ * only when /metrics is scraped (a labelled prom-client increment hashes its labels each time).
+ */
+export interface IngestTally {
+  requests: Record<StatusClass, number>;
+  receivedBytes: number;
+  queuedEvents: number;
+}
+
+export function createIngestMetrics(registry: Registry, budget: InflightBudget, slots: BodySlots) {
+  const tally: IngestTally = { requests: { '2xx': 0, '4xx': 0, '5xx': 0 }, receivedBytes: 0, queuedEvents: 0 };
   const metrics = {
+    tally,
     requests: new Counter({
       name: 'hikhub_ingest_requests_total',
       help: 'Device POSTs answered, by status class',
       labelNames: ['status_class'] as const,
       registers: [registry],
+      collect() {
+        setCounter(this, STATUS_CLASSES.map((statusClass) => [{ status_class: statusClass }, tally.requests[statusClass]]));
+      },
     }),
     rejections: new Counter({
       name: 'hikhub_ingest_rejections_total',
@@ -52,11 +73,17 @@ export function createIngestMetrics(registry: Registry, budget: InflightBudget) 
       name: 'hikhub_ingest_received_bytes_total',
       help: 'Body bytes received from devices (queued or not)',
       registers: [registry],
+      collect() {
+        setCounter(this, [[undefined, tally.receivedBytes]]);
+      },
     }),
     queuedEvents: new Counter({
       name: 'hikhub_ingest_queued_events_total',
       help: 'Events durably written to Redis and acknowledged to the device',
       registers: [registry],
+      collect() {
+        setCounter(this, [[undefined, tally.queuedEvents]]);
+      },
     }),
     enqueueDuration: new Histogram({
       name: 'hikhub_ingest_enqueue_duration_seconds',
@@ -97,6 +124,9 @@ export function createIngestMetrics(registry: Registry, budget: InflightBudget) 
       name: 'hikhub_ingest_bodies_in_flight',
       help: 'Requests whose body is being received or written to Redis',
       registers: [registry],
+      collect() {
+        this.set(slots.inFlight);
+      },
     }),
     inflightBytes: new Gauge({
       name: 'hikhub_ingest_inflight_bytes',
@@ -109,9 +139,6 @@ export function createIngestMetrics(registry: Registry, budget: InflightBudget) 
     }),
   };
   // Zero every series up front so dashboards and alerts see them before the first failure.
-  for (const statusClass of ['2xx', '4xx', '5xx']) {
-    metrics.requests.inc({ status_class: statusClass }, 0);
-  }
   for (const reason of INGEST_REJECTION_REASONS) metrics.rejections.inc({ reason }, 0);
   for (const reason of AUTH_FAILURE_REASONS) metrics.authFailures.inc({ reason }, 0);
   for (const reason of CONNECTION_REFUSAL_REASONS) metrics.connectionsRefused.inc({ reason }, 0);
@@ -119,6 +146,15 @@ export function createIngestMetrics(registry: Registry, budget: InflightBudget) 
 }
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
+
+/** Sets a counter to running totals kept elsewhere (a prom-client counter only goes up through `inc`). */
+function setCounter<T extends string>(counter: Counter<T>, totals: [labels: Partial<Record<T, string>> | undefined, total: number][]): void {
+  counter.reset();
+  for (const [labels, total] of totals) {
+    if (labels) counter.inc(labels, total);
+    else counter.inc(total);
+  }
+}
 
 /**
  * Archivers connected to the events queue, read at scrape time from Redis: "ingest up, archiver

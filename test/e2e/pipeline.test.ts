@@ -80,7 +80,7 @@ describe.skipIf(!haveFixtures)('end to end: every fixture through ingest → Red
       // far past one device's rate. The per-address limit is tested on its own (edge-rate-limit.test.ts).
       INGEST_RATE_PER_ADDRESS: '0',
     });
-    await system.waitReady(`http://127.0.0.1:${ports.ingest}/readyz`);
+    await system.waitReady(`http://127.0.0.1:${ports.ingestMetrics}/readyz`);
     await system.waitReady(`http://127.0.0.1:${ports.archiverMetrics}/readyz`);
   }, 60_000);
 

@@ -71,7 +71,7 @@ export async function startSystem(label: string, env: Record<string, string> = {
 
   try {
     await system.waitReady(`http://127.0.0.1:${ports.apiMetrics}/readyz`);
-    await system.waitReady(`http://127.0.0.1:${ports.ingest}/readyz`);
+    await system.waitReady(`http://127.0.0.1:${ports.ingestMetrics}/readyz`);
     await system.waitReady(`http://127.0.0.1:${ports.provisionerMetrics}/readyz`);
   } catch (error) {
     await system.crash();

@@ -33,7 +33,7 @@ describe('ingest when Redis fails (private redis-server)', () => {
     await redis?.stop();
   });
 
-  const readyz = async () => (await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status;
+  const readyz = async () => (await fetch(`http://127.0.0.1:${ingest.metricsPort}/readyz`)).status;
 
   it('answers 200 while Redis is up', async () => {
     expect((await timedPost(ingest.port)).status).toBe(200);
@@ -71,12 +71,12 @@ describe('ingest started while Redis is down', () => {
     await redis.kill();
     const ingest = await startTestIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: 'late-redis' });
     try {
-      expect((await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status).toBe(503);
+      expect((await fetch(`http://127.0.0.1:${ingest.metricsPort}/readyz`)).status).toBe(503);
       const down = await timedPost(ingest.port);
       expect(down.status).toBe(503);
       expect(down.ms).toBeLessThan(2_000);
       await redis.launch();
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status === 200);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${ingest.metricsPort}/readyz`)).status === 200);
       expect((await timedPost(ingest.port)).status).toBe(200);
     } finally {
       await ingest.stop();

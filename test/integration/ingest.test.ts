@@ -109,16 +109,37 @@ describe('ingest against the real Redis', () => {
     expect(next?.status).toBe(200);
   });
 
-  it('answers health, readiness and metrics on the main and the metrics port', async () => {
-    for (const port of [ingest.port, ingest.metricsPort]) {
-      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      expect(metrics).toContain('hikhub_ingest_requests_total{status_class="2xx",service="ingest"}');
-      expect(metrics).toContain('hikhub_ingest_enqueue_duration_seconds_bucket');
-      expect(metrics).toMatch(/hikhub_ingest_rejections_total\{reason="too_large",service="ingest"\} [1-9]/);
-      expect(metrics).toMatch(/hikhub_ingest_received_bytes_total\{service="ingest"\} [1-9]\d{4,}/);
-      expect(metrics).toMatch(/hikhub_ingest_inflight_bytes\{service="ingest"\} 0\n/);
+  it('answers health, readiness and metrics on the metrics port', async () => {
+    const port = ingest.metricsPort;
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/hikhub_ingest_requests_total\{status_class="2xx",service="ingest"\} [1-9]/);
+    expect(metrics).toContain('hikhub_ingest_enqueue_duration_seconds_bucket');
+    expect(metrics).toMatch(/hikhub_ingest_rejections_total\{reason="too_large",service="ingest"\} [1-9]/);
+    expect(metrics).toMatch(/hikhub_ingest_received_bytes_total\{service="ingest"\} [1-9]\d{4,}/);
+    expect(metrics).toMatch(/hikhub_ingest_queued_events_total\{service="ingest"\} [1-9]/);
+    expect(metrics).toMatch(/hikhub_ingest_inflight_bytes\{service="ingest"\} 0\n/);
+    expect(metrics).toMatch(/hikhub_ingest_bodies_in_flight\{service="ingest"\} 0\n/);
+  });
+
+  it('keeps the ops endpoints off the device port: GET there is 405, as any other non-POST', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      const response = await fetch(`http://127.0.0.1:${ingest.port}${path}`);
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+      expect(await response.text()).not.toContain('hikhub_');
+    }
+  });
+
+  it('answers the ops endpoints on the device port too when INGEST_OPS_ON_DEVICE_PORT is on', async () => {
+    const both = await startTestIngest({ QUEUE_PREFIX: prefix, INGEST_OPS_ON_DEVICE_PORT: 'true' });
+    try {
+      expect((await fetch(`http://127.0.0.1:${both.port}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${both.port}/metrics`)).text()).toContain('hikhub_ingest_requests_total');
+      expect((await fetch(`http://127.0.0.1:${both.port}/other`)).status).toBe(405);
+    } finally {
+      await both.stop();
     }
   });
 
