@@ -26,12 +26,23 @@ export interface ConsumerRun {
   wallSeconds: number;
 }
 
-/** What the queue is filled with: 60 KiB face events with a picture, or small XML motion events. */
-export type ArchiverPayload = 'face' | 'motion';
+/** What the queue is filled with: 60 KiB face events with a picture, small XML motion events, or camera heartbeats. */
+export type ArchiverPayload = 'face' | 'motion' | 'heartbeat';
+
+/** The "still alive" notice cameras send every ~10 s (videoloss, inactive): counted on the device, never an event row. */
+function heartbeatBody(count: number): Buffer {
+  return Buffer.from(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\n` +
+      `<ipAddress>192.168.1.64</ipAddress>\n<portNo>80</portNo>\n<protocol>HTTP</protocol>\n<macAddress>44:19:b6:00:01:${(count % 64).toString(16).padStart(2, '0')}</macAddress>\n` +
+      `<channelID>1</channelID>\n<dateTime>2026-11-27T08:02:00+01:00</dateTime>\n<activePostCount>0</activePostCount>\n` +
+      `<eventType>videoloss</eventType>\n<eventState>inactive</eventState>\n<eventDescription>videoloss alarm</eventDescription>\n</EventNotificationAlert>\n`,
+  );
+}
 
 const PAYLOADS: Record<ArchiverPayload, { describe: string; body: (n: number) => Buffer; contentType: string }> = {
   face: { describe: 'face events (multipart JSON + JPEG, distinct serialNo)', body: (n) => faceEventBody(n), contentType: FACE_CONTENT_TYPE },
   motion: { describe: 'motion events (ISAPI XML, no picture, 64 cameras)', body: (n) => motionEventBody(n), contentType: MOTION_CONTENT_TYPE },
+  heartbeat: { describe: 'heartbeats (ISAPI XML videoloss/inactive, 64 cameras, ARCHIVE_HEARTBEATS=false)', body: (n) => heartbeatBody(n), contentType: MOTION_CONTENT_TYPE },
 };
 
 export interface ArchiverThroughputResult {
@@ -51,7 +62,7 @@ const QUEUE_PREFIX = 'bench';
 const TIMEOUT_MS = 120_000;
 
 /** N face events (distinct serialNo, so none is a duplicate) onto the events queue through ingest's own writer. */
-async function fillQueue(redisUrl: string, events: number, payload: ArchiverPayload): Promise<number> {
+export async function fillQueue(redisUrl: string, events: number, payload: ArchiverPayload): Promise<number> {
   const redis = createProducerConnection(redisUrl, 'hikhub-bench-fill');
   redis.on('error', () => {});
   const queue = createQueue(EVENTS_QUEUE, redis, QUEUE_PREFIX);

@@ -42,6 +42,10 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     events: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '16' },
+    // The archiver scenario: queue length per payload, and the concurrency of the archiver and of its
+    // no-op floor alike (default: the archiver's own default, ARCHIVER_CONCURRENCY).
+    'archiver-events': { type: 'string', default: '20000' },
+    'archiver-concurrency': { type: 'string', default: '128' },
     // Default 600 s, plus the soak's own length when it is selected.
     'timeout-s': { type: 'string' },
     people: { type: 'string', default: '1000' },
@@ -190,14 +194,14 @@ async function main(): Promise<Results> {
 
   if (selected.has('archiver')) {
     results.archiver = [];
-    for (const payload of ['face', 'motion'] as const) {
+    for (const payload of ['face', 'motion', 'heartbeat'] as const) {
       results.archiver.push(
         await benchArchiverThroughput({
           resources,
           redis,
           redisUrl: privateRedis.url,
-          events: Number(args.events),
-          concurrency: Number(args.concurrency),
+          events: Number(args['archiver-events']),
+          concurrency: Number(args['archiver-concurrency']),
           payload,
         }),
       );
@@ -273,7 +277,7 @@ function report(results: Results): string {
   for (const r of results.archiver ?? []) {
     out.push(
       '',
-      `2${r.payload === 'face' ? 'a' : 'b'}. Archiver throughput — ${fmt.int(r.events)} ${r.describe}, ${fmt.int(r.bodyBytes)} B each, pre-queued, concurrency ${r.concurrency}`,
+      `2${{ face: 'a', motion: 'b', heartbeat: 'c' }[r.payload]}. Archiver throughput — ${fmt.int(r.events)} ${r.describe}, ${fmt.int(r.bodyBytes)} B each, pre-queued, concurrency ${r.concurrency}`,
       '   floor = plain BullMQ Worker that reads each body (HMGET) and deletes it; archiver = services/archiver/main.ts, fresh database, temp DATA_DIR',
       '',
       formatTable(
