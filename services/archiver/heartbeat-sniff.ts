@@ -13,6 +13,8 @@ const DOCUMENT = new RegExp(`^\\s*(?:<\\?xml[^<>]*\\?>)?\\s*<${EVENT_ROOT}(?:\\s
 const OPEN_TAG = /\s*<([A-Za-z_][\w.-]*)(?:\s[^<>]*)?>/y;
 const TEXT = /[^<]*/y;
 const BLANKS = /\s*/y;
+// The only event types isHeartbeat (libs/hikvision/heartbeat.ts) can say yes to.
+const MAY_BE_HEARTBEAT = /<eventType>\s*(?:heartbeat|videoloss)\s*<\/eventType>/i;
 const ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 type Fields = { [name: string]: string | Fields };
@@ -30,7 +32,8 @@ type Fields = { [name: string]: string | Fields };
 export function sniffHeartbeat(contentType: string | undefined, body: Buffer, defaultTimeZone: string | undefined): HikvisionEvent | null {
   if (body.length > MAX_SNIFF_BYTES || /^\s*multipart\//i.test(contentType ?? '')) return null;
   const text = body.toString('latin1');
-  if (!PLAIN_TEXT.test(text)) return null;
+  // Most documents are events: one look at eventType sends them on to the full parse at once.
+  if (!MAY_BE_HEARTBEAT.test(text) || !PLAIN_TEXT.test(text)) return null;
   const inner = DOCUMENT.exec(text)?.[1];
   if (inner === undefined) return null;
   const document = readChildren(inner, 0, 1);
