@@ -38,6 +38,8 @@ export interface KeyLayout {
   edgeToken(tokenHash: string): string;
   /** Per-device Digest credential (HA1) by username. */
   edgeDigest(username: string): string;
+  /** Digest nonces seen, per second of issue and sub-bucket (the replay guard's hashes). */
+  edgeNonces(issueSlot: number, bucket: string): string;
   /** GCRA rate-limit state per source address and per authenticated device. */
   edgeRateByAddress(address: string): string;
   edgeRateByDevice(deviceId: string): string;
@@ -76,6 +78,7 @@ function buildLayout(prefix: string): KeyLayout {
     reprocessBody: (rowId) => `${bodyPrefix}reprocess:${rowId}`,
     edgeToken: (tokenHash) => key('edge', 'token', tokenHash),
     edgeDigest: (username) => key('edge', 'digest', username),
+    edgeNonces: (issueSlot, bucket) => key('edge', 'nonces', issueSlot, bucket),
     edgeRateByAddress: (address) => key('edge', 'rate', 'addr', address),
     edgeRateByDevice: (deviceId) => key('edge', 'rate', 'device', deviceId),
     provisioningBacklog: (queue) => key(queue, 'device-backlog'),

@@ -9,6 +9,7 @@ import { createPathToken } from '../../libs/edge-auth/path-token.js';
 import { RedisRateLimiter } from '../../libs/edge-auth/rate-limiter.js';
 import { writeBody } from '../../libs/jobs/body-store.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
+import { runJobsCommand } from '../../libs/jobs/jobs-cli.js';
 import { createQueue } from '../../libs/jobs/queues.js';
 import { uuidV7 } from '../../libs/ids/uuid-v7.js';
 import { createLogger } from '../../libs/logger/logger.js';
@@ -81,6 +82,15 @@ describe('hikhub on a 3-master Redis Cluster', () => {
         return true;
       }, 10_000, 'bodies to be removed');
       expect(await world.queue.getJobCounts('completed', 'failed')).toEqual({ completed: 20, failed: 0 });
+      // The operator CLI and the metrics read the same queue through the cluster.
+      const lines: string[] = [];
+      expect(await runJobsCommand(['counts'], { REDIS_URL: cluster.url, QUEUE_PREFIX: world.prefix }, (line) => lines.push(line))).toBe(0);
+      expect(lines[0]).toMatch(/^events: .*completed=20 failed=0/);
+      const metrics = await (await fetch(`http://127.0.0.1:${archiver.metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/hikhub_queue_jobs\{queue="events",state="waiting",service="archiver"\} 0/);
+      const ingestMetrics = await (await fetch(`http://127.0.0.1:${ingest.metricsPort}/metrics`)).text();
+      expect(ingestMetrics).toMatch(/hikhub_queue_workers\{queue="events",service="ingest"\} 1/);
+      expect(Number(/^hikhub_redis_memory_used_bytes\S* (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
       await ingest.stop();
       await archiver.stop();

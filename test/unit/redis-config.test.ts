@@ -110,6 +110,7 @@ describe('the key layout', () => {
     expect(keys.reprocessBody(42)).toBe('{hikhub}:body:reprocess:42');
     expect(keys.edgeToken('abc')).toBe('{hikhub}:edge:token:abc');
     expect(keys.edgeDigest('door')).toBe('{hikhub}:edge:digest:door');
+    expect(keys.edgeNonces(1764670000, 'q')).toBe('{hikhub}:edge:nonces:1764670000:q');
     expect(keys.edgeRateByAddress('10.0.0.7')).toBe('{hikhub}:edge:rate:addr:10.0.0.7');
     expect(keys.edgeRateByDevice('d1')).toBe('{hikhub}:edge:rate:device:d1');
     expect(keys.provisioningBacklog('provisioning')).toBe('{hikhub}:provisioning:device-backlog');
