@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Db } from '../../libs/db/database.js';
 import { BodyMissingError, deleteBody, readBody } from '../../libs/jobs/body-store.js';
 import type { JobContext } from '../../libs/jobs/queues.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
+import type { RedisClient } from '../../libs/redis/connection.js';
 import type { ArchiveOutcome, ArchiverMetrics } from './metrics.js';
 import type { Quarantine } from './quarantine.js';
 
@@ -20,7 +20,7 @@ export const CRASHES_ARCHIVER = 'crashes_archiver';
  */
 export function createCrashQuarantine(deps: {
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   quarantine: Quarantine;
   maxStalls: number;
   metrics: ArchiverMetrics;
