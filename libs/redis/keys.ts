@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isCluster, primaryNodes, waitUntilReady, type RedisClient } from './connection.js';
+import { keyLayout } from './key-layout.js';
 
 /**
  * Every key matching a pattern, in SCAN batches (never KEYS, which blocks Redis). SCAN walks one
@@ -24,7 +25,7 @@ export async function* scanKeys(redis: RedisClient, pattern: string): AsyncGener
 
 /** Remove everything under a key prefix (a test's or a benchmark's private namespace). */
 export async function deleteKeysWithPrefix(redis: RedisClient, prefix: string): Promise<void> {
-  for await (const { node, keys } of scanKeysByNode(redis, `${prefix}:*`)) {
+  for await (const { node, keys } of scanKeysByNode(redis, keyLayout(prefix).everything)) {
     if (!isCluster(redis)) {
       await node.unlink(...keys);
       continue;
