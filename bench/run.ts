@@ -218,7 +218,8 @@ async function main(): Promise<Results> {
       heartbeatS: Number(args['soak-heartbeat-s']),
       connections: Number(args.connections),
       archivers: Number(args['soak-archivers']),
-      concurrency: Number(args.concurrency),
+      // As deployed: the archiver's own default unless asked otherwise.
+      concurrency: Number(args['archiver-concurrency']),
       rates: soakRates,
       stepS: soakStepS,
       rate: args['soak-rate'] === undefined ? undefined : Number(args['soak-rate']),
