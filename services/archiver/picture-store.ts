@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventPicture } from '../../libs/hikvision/event-model.js';
 import { sniffPictureType } from '../../libs/hikvision/picture-type.js';
@@ -31,7 +31,7 @@ export function createPictureStore(dataDir: string) {
         const sniffed = sniffPictureType(picture.bytes);
         if (sniffed === null) continue;
         const path = `pictures/${utcDayPath(receivedAt)}/${eventId}-${picture.index}.${sniffed.extension}`;
-        await writeFileAtomic(join(dataDir, path), picture.bytes);
+        await writePicture(join(dataDir, path), picture.bytes);
         stored.push({
           index: picture.index,
           partName: picture.partName,
@@ -50,3 +50,20 @@ export function createPictureStore(dataDir: string) {
 }
 
 export type PictureStore = ReturnType<typeof createPictureStore>;
+
+/**
+ * A picture's first write goes straight to its own name, exclusively: creating a file is the
+ * dear part of a picture (bench/archiver-throughput), and a temporary sibling plus a rename would
+ * nearly double it. No reader looks for the file before the row naming it commits, which is after
+ * this write. A file already there is a re-run's — perhaps torn by a crash mid-write — and is
+ * replaced atomically; a missing day folder is made by the same atomic path.
+ */
+async function writePicture(path: string, bytes: Buffer): Promise<void> {
+  try {
+    await writeFile(path, bytes, { flag: 'wx' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOENT') throw error;
+    await writeFileAtomic(path, bytes);
+  }
+}
