@@ -20,6 +20,7 @@ import { createOrphanBodySweeper } from '../../services/archiver/orphan-bodies.j
 import { AuthFailureBudget } from '../../services/provisioner/auth-failure-budget.js';
 import { DeviceCircuit } from '../../services/provisioner/device-circuit.js';
 import { DeviceLocks } from '../../services/provisioner/device-lock.js';
+import { createReconcileSchedule } from '../../services/provisioner/reconcile-schedule.js';
 import { startSimulatedTerminal } from '../../tools/simulator/terminal.js';
 import { createTestWorld, startTestArchiver } from '../helpers/archiver.js';
 import { startTestIngest } from '../helpers/ingest.js';
@@ -113,6 +114,12 @@ describe('hikhub on a 3-master Redis Cluster', () => {
       // The per-device index and its counts (one pipeline over index and queue keys: one slot).
       expect((await world.jobs.countsByDevice([device.id])).get(device.id)).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
       expect(await world.redis.zscore(keyLayout(world.prefix).provisioningDeviceJobs('provisioning', device.id), jobId)).not.toBeNull();
+
+      // The per-device reconcile schedulers (BullMQ job schedulers) on the cluster.
+      await createReconcileSchedule({ queue: world.queue, desired: world.desired, intervalMs: 3_600_000, attempts: 3 }).sync();
+      expect((await world.queue.getJobSchedulers()).map((scheduler) => scheduler.key)).toEqual([`reconcile__${device.id}`]);
+      await createReconcileSchedule({ queue: world.queue, desired: world.desired, intervalMs: 0, attempts: 3 }).sync();
+      expect(await world.queue.getJobSchedulers()).toEqual([]);
 
       const locks = new DeviceLocks(world.redis, world.prefix, { ttlMs: 5_000, maxWaitMs: 200 });
       expect(await locks.withDevice('d1', async () => world.redis.exists(keyLayout(world.prefix).deviceLock('d1')))).toBe(1);
