@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { bodyKey, splitBody } from '../../libs/jobs/body-store.js';
 import { jobDefinition, type JobPayload } from '../../libs/jobs/catalog.js';
 import { RAW_EVENT_VERSION, type RawEvent } from '../../libs/jobs/raw-event.js';
-import { withTimeout } from '../../libs/redis/connection.js';
+import { TimeoutError, withTimeout } from '../../libs/redis/connection.js';
 
 export type RequestRecord = Omit<RawEvent, 'v' | 'body'>;
 
@@ -14,6 +14,8 @@ const MAX_BATCH_EVENTS = 256;
 interface Pending {
   record: RequestRecord;
   body: Buffer;
+  /** When the device must be answered 503 if Redis has not confirmed the write (Date.now() scale). */
+  deadline: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -22,9 +24,9 @@ interface Pending {
  * The durable write that must succeed before a device hears 200: the body chunks, then the job
  * that points at them (job id = event id).
  *
- * Requests whose body finished in the same turn of the event loop are written together, in ONE
- * Redis round trip: a MULTI holding, per event, its body HSET followed by its BullMQ job add
- * (BullMQ's own `Job#addJob` on a transaction, the call its `addBulk` makes). MULTI runs it all
+ * Requests are written in batches, one Redis round trip each: a MULTI holding, per event, its
+ * body HSET followed by its BullMQ job add (BullMQ's own `Job#addJob` on a transaction, the call
+ * its `addBulk` makes). MULTI runs it all
  * or nothing, in order, so a job never exists without its body — the archiver treats a job whose
  * body is missing as unrecoverable. Should a job add fail alone, its body is removed again; if
  * Redis does not answer within the timeout, every caller of the batch answers 503.
@@ -37,13 +39,27 @@ export function createEventWriter(options: { redis: Redis; queue: Queue; prefix:
   const definition = jobDefinition(JOB_NAME);
   if (definition.queue !== queue.name) throw new Error(`job ${JOB_NAME} belongs on queue ${definition.queue}, not ${queue.name}`);
   let pending: Pending[] = [];
+  let writing = false;
+
+  /**
+   * One batch at Redis at a time: what arrives meanwhile waits for its reply and goes in the next
+   * batch, so the batch grows with the load (a lone request is written at once, 64 busy devices
+   * share a MULTI) and the round trip to Redis is the batching window.
+   */
+  const schedule = () => {
+    if (writing || pending.length === 0) return;
+    writing = true;
+    setImmediate(() => void flush());
+  };
 
   async function flush(): Promise<void> {
     const batch = pending.length > MAX_BATCH_EVENTS ? pending.splice(0, MAX_BATCH_EVENTS) : pending;
     if (batch === pending) pending = [];
-    else setImmediate(() => void flush());
     try {
-      const results = await withTimeout(writeBatch(batch), timeoutMs);
+      // The oldest event's deadline bounds the batch: time spent waiting for the previous batch counts.
+      const remainingMs = batch[0]!.deadline - Date.now();
+      if (remainingMs <= 0) throw new TimeoutError(timeoutMs);
+      const results = await withTimeout(writeBatch(batch), remainingMs);
       batch.forEach((item, index) => {
         const error = results[index];
         if (error === undefined) item.resolve();
@@ -51,6 +67,9 @@ export function createEventWriter(options: { redis: Redis; queue: Queue; prefix:
       });
     } catch (error) {
       for (const item of batch) item.reject(error);
+    } finally {
+      writing = false;
+      schedule();
     }
   }
 
@@ -86,7 +105,8 @@ export function createEventWriter(options: { redis: Redis; queue: Queue; prefix:
 
   return function writeEvent(record: RequestRecord, body: Buffer): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (pending.push({ record, body, resolve, reject }) === 1) setImmediate(() => void flush());
+      pending.push({ record, body, deadline: Date.now() + timeoutMs, resolve, reject });
+      schedule();
     });
   };
 }

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBody } from '../../libs/jobs/body-store.js';
+import { bodyKey, readBody } from '../../libs/jobs/body-store.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { usedMemory } from '../../bench/redis-memory.js';
 import { startTestIngest } from '../helpers/ingest.js';
@@ -129,6 +129,12 @@ describe('Redis full (maxmemory reached, noeviction)', () => {
       for (let n = 0; n < 20; n++) statuses.push((await sendRaw(ingest.port, buildPost('/full', body)))?.status ?? 0);
       expect(statuses).toContain(200);
       expect(statuses.at(-1)).toBe(503);
+      // Body and job go in one MULTI: a refused write leaves neither, so every body has its job and back.
+      const queue = new Queue(EVENTS_QUEUE, { connection: admin, prefix: 'full' });
+      const waiting = await queue.getJobs(['waiting']);
+      const bodies = await admin.keys(bodyKey('full', '*'));
+      expect(waiting).toHaveLength(statuses.filter((status) => status === 200).length);
+      expect(bodies.sort()).toEqual(waiting.map((job) => job.data.body.key).sort());
       const metrics = await (await fetch(`http://127.0.0.1:${ingest.metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/hikhub_ingest_rejections_total\{reason="redis_full",service="ingest"\} [1-9]/);
       await admin.config('SET', 'maxmemory', '0');
