@@ -31,7 +31,7 @@ export function createArchiverMetrics(registry: Registry) {
     }),
     dbWriteDuration: new Histogram({
       name: 'hikhub_archiver_db_write_duration_seconds',
-      help: 'Time of the statement that writes an event and its pictures',
+      help: 'Time to write an event and its pictures: its batch\'s INSERT, waiting for the batch included',
       buckets: LATENCY_BUCKETS_SECONDS,
       registers: [registry],
     }),
