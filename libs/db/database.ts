@@ -17,6 +17,10 @@ export function createDb(databaseUrl: string, poolSize = 10): Db {
   });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor a client in use: pg-pool listens for errors only on idle clients, and a checked-out one whose
+  // backend goes away (restart, failover, pg_terminate_backend) emits 'error' with no listener —
+  // an uncaught exception. Its query fails with the error all the same, and the pool drops the client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

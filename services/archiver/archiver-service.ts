@@ -26,9 +26,14 @@ import { createOutageCircuit } from './outage-circuit.js';
 import { createOutageGuard } from './outage-guard.js';
 import { createOutageProbes } from './outage-probes.js';
 
-/** While a dependency is down, probes run this often and the worker takes nothing for as long. */
+/** While a dependency is down, probes run this often. */
 const OUTAGE_PROBE_INTERVAL_MS = 500;
 const OUTAGE_PROBE_TIMEOUT_MS = 2_000;
+/**
+ * How long the worker takes nothing after handing a job back. Short, so that once a probe passes the
+ * next job is taken at once; cheap, since a held archiver takes one job at a time (concurrency 1).
+ */
+const OUTAGE_HOLD_MS = 200;
 
 /**
  * BullMQ's maxStalledCount, effectively unlimited: a job whose archiver was killed is never sent to
@@ -95,10 +100,10 @@ export function startArchiver(env: ArchiverEnv, logger: Logger): Promise<Running
     circuit.start();
     scope.onStop('outage probes', () => circuit.stop());
     scope.readyWhen(() => !circuit.isOpen());
-    const heldDuringOutages = createOutageGuard({ circuit, queue, holdMs: OUTAGE_PROBE_INTERVAL_MS, registry, logger });
+    const heldDuringOutages = createOutageGuard({ circuit, queue, holdMs: OUTAGE_HOLD_MS, registry, logger });
     const poison = createCrashQuarantine({ db, redis, quarantine: archiveDependencies.quarantine, maxStalls: env.ARCHIVER_MAX_STALLS, metrics, logger });
 
-    startServiceWorker(scope, {
+    const worker = startServiceWorker(scope, {
       queue: EVENTS_QUEUE,
       handlers: {
         'event.archive': heldDuringOutages(poison.archive(archiveEvent)),
@@ -115,6 +120,10 @@ export function startArchiver(env: ArchiverEnv, logger: Logger): Promise<Running
       logger,
       jobKind: 'archive',
       failures: metrics.jobFailures,
+    });
+    // While held, take one job at a time to hand back instead of a full concurrency's worth.
+    circuit.onChange((open) => {
+      worker.concurrency = open ? 1 : env.ARCHIVER_CONCURRENCY;
     });
 
     void checkEvictionPolicy(redis, logger);

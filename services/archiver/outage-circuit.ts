@@ -17,6 +17,8 @@ export interface OutageCircuit {
    * dependency answers after all (a blip, or an error that only looked like an outage).
    */
   trip(): Promise<boolean>;
+  /** Called with true when the circuit opens and false when it closes again. */
+  onChange(listener: (open: boolean) => void): void;
   /** Begin probing on the timer (the circuit only probes while it is open). */
   start(): void;
   stop(): Promise<void>;
@@ -37,6 +39,7 @@ export function createOutageCircuit(options: {
 }): OutageCircuit {
   const { probes, probeIntervalMs, probeTimeoutMs, logger } = options;
   const open = new Map<OutageDependency, { since: number }>();
+  const listeners: ((open: boolean) => void)[] = [];
   const gauge = new Gauge({
     name: 'hikhub_archiver_circuit_open',
     help: 'Whether the archiver holds its jobs because a dependency is unavailable (1) or takes jobs (0), by dependency (postgres, pictures = DATA_DIR)',
@@ -49,6 +52,7 @@ export function createOutageCircuit(options: {
     if (open.has(dependency)) return;
     open.set(dependency, { since: Date.now() });
     gauge.set({ dependency }, 1);
+    if (open.size === 1) for (const listener of listeners) listener(true);
     logger.error({ dependency, err: reason instanceof Error ? reason.message : reason }, 'dependency unavailable: archiver holds its jobs (no attempt spent) until a probe passes');
   };
   const markClosed = (dependency: OutageDependency) => {
@@ -56,6 +60,7 @@ export function createOutageCircuit(options: {
     if (!state) return;
     open.delete(dependency);
     gauge.set({ dependency }, 0);
+    if (open.size === 0) for (const listener of listeners) listener(false);
     logger.warn({ dependency, outageMs: Date.now() - state.since }, 'dependency available again: archiver takes jobs');
   };
 
@@ -93,6 +98,7 @@ export function createOutageCircuit(options: {
       await probe();
       return open.size > 0;
     },
+    onChange: (listener) => listeners.push(listener),
     start: () => prober.start(),
     stop: () => prober.stop(),
   };

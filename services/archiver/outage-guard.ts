@@ -14,8 +14,8 @@ const MAX_TRACKED_JOBS = 10_000;
  * open a job is handed back unrun; a job that fails with an outage error trips the circuit and is
  * handed back. Handing back is BullMQ's manual rate limit (`queue.rateLimit` + `RateLimitError`):
  * the job returns to `wait` with `attemptsMade` untouched and this worker takes nothing for
- * `holdMs`, by which time the circuit's next probe has run; so draining starts within about
- * one probe interval of the dependency's return.
+ * `holdMs`; so draining starts within about one probe interval plus `holdMs` of the dependency's
+ * return.
  */
 export function createOutageGuard(options: { circuit: OutageCircuit; queue: Queue; holdMs: number; registry: Registry; logger: Logger }) {
   const { circuit, queue, holdMs, logger } = options;

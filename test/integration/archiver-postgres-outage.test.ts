@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../libs/db/database.js';
 import { createTestWorld, startTestArchiver } from '../helpers/archiver.js';
@@ -83,5 +84,36 @@ describe('archiver while Postgres is down (private cluster)', () => {
     expect(await metric(/hikhub_archiver_circuit_open\{dependency="postgres",service="archiver"\} (\d+)/)).toBe('0');
     expect(await metric(/hikhub_archiver_job_failures_total\{final="false",service="archiver"\} (\d+)/)).toBe('0');
     expect((await fetch(`http://127.0.0.1:${archiver.metricsPort}/readyz`)).status).toBe(200);
+  });
+
+  it('spends no attempt either when its connection is killed under a job while Postgres stays up (a blip)', async () => {
+    const { queue } = world;
+    const before = (await queue.getJobCounts('completed')).completed!;
+    const heldBefore = Number(await metric(/hikhub_archiver_jobs_held_back_total\{dependency="postgres",service="archiver"\} (\d+)/));
+    const db = createDb(postgres.urlFor('hikhub'), 2);
+    const blocker = await db.connection().execute(async (connection) => {
+      // Hold inserts back so the job is inside its statement when its backend is terminated (57P01).
+      await sql`begin`.execute(connection);
+      await sql`lock table events in share mode`.execute(connection);
+      const n = 100_000;
+      expect((await sendRaw(ingest.port, buildPost('/io', event(n), { 'Content-Type': 'text/xml' })))?.status).toBe(200);
+      const waiting = await waitFor(async () => {
+        const rows = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike '%insert into%events%'`.execute(db);
+        return rows.rows[0];
+      }, 15_000, 'the insert to wait on the lock');
+      await sql`select pg_terminate_backend(${waiting.pid})`.execute(db);
+      await sql`rollback`.execute(connection);
+      return n;
+    });
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed === before + 1, 15_000, 'the event archived');
+    const rows = await db.selectFrom('events').select('id').where('mac_address', '=', macOf(blocker)).execute();
+    await db.destroy();
+    expect(rows).toHaveLength(1);
+    const job = await queue.getJob(rows[0]!.id);
+    expect(job?.attemptsMade).toBe(1);
+    expect((await queue.getJobCounts('failed')).failed).toBe(0);
+    // Handed back once (Postgres answered the probe, so the circuit stayed closed), not retried with backoff.
+    expect(Number(await metric(/hikhub_archiver_jobs_held_back_total\{dependency="postgres",service="archiver"\} (\d+)/))).toBe(heldBefore + 1);
+    expect(await metric(/hikhub_archiver_circuit_open\{dependency="postgres",service="archiver"\} (\d+)/)).toBe('0');
   });
 });
