@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/helpers/redis-server.js';
 import type { LoadResult } from './load.js';
 import { FACE_CONTENT_TYPE, faceEventBody, LINE_CROSSING_CONTENT_TYPE, lineCrossingEventBody, lineCrossingEventSource } from './payloads.js';
-import { progress, runLoad, startIngest, startService, type LoadScenarioOptions } from './support.js';
+import { processCpuSeconds, progress, redisCpuSeconds, runLoad, startIngest, startService, type LoadScenarioOptions } from './support.js';
 
 export const FLOOR_TARGETS = ['true floor', 'BullMQ floor', 'ingest'] as const;
 export type FloorTarget = (typeof FLOOR_TARGETS)[number];
@@ -15,6 +15,9 @@ export interface IngestFloorRun {
   load: LoadResult;
   /** Events that reached Redis during the run (warm-up included): a check that the 200s were real writes. */
   stored: number;
+  /** CPU time per stored event during the run (warm-up included): the server process's (user + system), and Redis's. */
+  serverCpuMsPerEvent: number;
+  redisCpuMsPerEvent: number;
 }
 
 export interface IngestPayloadResult {
@@ -61,6 +64,7 @@ export async function benchIngestVsFloor(options: LoadScenarioOptions): Promise<
   const bullmqFloor = await startService(resources, 'BullMQ floor server', 'bench/floor-server.ts', { ...floorEnv, FLOOR_MODE: 'bullmq', FLOOR_PORT: String(bullmqFloorPort) }, `http://127.0.0.1:${bullmqFloorPort}/readyz`);
   const ingest = await startIngest(resources, 'ingest', { redisUrl, queuePrefix: QUEUE_PREFIX });
   const ports: Record<FloorTarget, number> = { 'true floor': trueFloorPort, 'BullMQ floor': bullmqFloorPort, ingest: ingest.port };
+  const pids: Record<FloorTarget, number> = { 'true floor': trueFloor.service.pid!, 'BullMQ floor': bullmqFloor.service.pid!, ingest: ingest.pid };
 
   /** What one run left in the flushed Redis: the true floor's keys (it writes nothing else), or waiting jobs. */
   const stored = (target: FloorTarget) => (target === 'true floor' ? redis.dbsize() : redis.llen(`${QUEUE_PREFIX}:events:wait`));
@@ -76,6 +80,7 @@ export async function benchIngestVsFloor(options: LoadScenarioOptions): Promise<
           await redis.flushall('SYNC');
           await sleep(300);
           progress(`${payload}, ${target} run ${round}/${options.rounds}: ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s`);
+          const [serverBefore, redisBefore] = [await processCpuSeconds(pids[target]), await redisCpuSeconds(redis)];
           const load = await runLoad(resources, {
             url: `http://127.0.0.1:${ports[target]}/ISAPI/Event/notification/alertStream`,
             bodyFile,
@@ -84,8 +89,10 @@ export async function benchIngestVsFloor(options: LoadScenarioOptions): Promise<
             warmupS: options.warmupS,
             durationS: options.durationS,
           });
+          const serverCpuMsPerEvent = ((await processCpuSeconds(pids[target])) - serverBefore) * 1000;
+          const redisCpuMsPerEvent = ((await redisCpuSeconds(redis)) - redisBefore) * 1000;
           const count = await stored(target);
-          runs.push({ target, round, load, stored: count });
+          runs.push({ target, round, load, stored: count, serverCpuMsPerEvent: serverCpuMsPerEvent / count, redisCpuMsPerEvent: redisCpuMsPerEvent / count });
           progress(`  ${Math.round(load.requestsPerSecond)} req/s, non-2xx ${load.non2xx}, errors ${load.errors}, p50 ${load.p50Ms.toFixed(1)} ms, p99 ${load.p99Ms.toFixed(1)} ms, ${count} events in Redis`);
         }
       }

@@ -243,6 +243,7 @@ function report(results: Results): string {
       '',
       `1. Ingest vs floors — ${r.connections} connections, closed loop, keep-alive, ${r.warmupS} s warm-up + ${r.durationS} s measured per run; rounds interleave (true floor, BullMQ floor, ingest), best run of each kept`,
       '   true floor = bare node:http + one SET of the body; BullMQ floor = bare node:http + the ingest\'s own writes (body chunks + BullMQ job); bench/floor-server.ts',
+      '   CPU µs/ev: CPU time of the server process and of Redis per event stored during the run (warm-up included); the load generator\'s is not counted',
     );
     for (const p of r.payloads) {
       out.push(
@@ -250,7 +251,7 @@ function report(results: Results): string {
         `   ${p.payload} (${fmt.int(p.bodyBytes)} B${p.payload.includes('XML') ? `, ${r.lineCrossingSource}` : ''})`,
         '',
         formatTable(
-          ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'in Redis'],
+          ['run', 'req/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'in Redis', 'server CPU µs/ev', 'Redis CPU µs/ev'],
           p.runs.map((run) => [
             `${run.target} #${run.round}`,
             fmt.int(run.load.requestsPerSecond),
@@ -260,6 +261,8 @@ function report(results: Results): string {
             fmt.ms(run.load.p99Ms),
             fmt.ms(run.load.maxMs),
             fmt.int(run.stored),
+            fmt.int(run.serverCpuMsPerEvent * 1000),
+            fmt.int(run.redisCpuMsPerEvent * 1000),
           ]),
         ),
         '',

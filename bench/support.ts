@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { repoRoot } from '../test/helpers/fixtures.js';
 import { freePort } from '../test/helpers/redis-server.js';
@@ -168,6 +169,21 @@ export async function scrapeMetricSum(url: string, metric: string): Promise<numb
     if (Number.isFinite(value)) sum += value;
   }
   return sum;
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc, clock ticks at 100 Hz). */
+export async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds (user + system) the Redis server has used so far, from INFO cpu. */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 /** A plain-text table: right-aligns cells that look numeric. */
