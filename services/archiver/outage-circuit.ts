@@ -68,16 +68,18 @@ export function createOutageCircuit(options: {
   /** Both probes, once at a time: a failing one opens its dependency, a passing one closes it. */
   const probe = (): Promise<void> => {
     probing ??= Promise.all(
-      OUTAGE_DEPENDENCIES.map(async (dependency) => {
-        try {
-          await withTimeout(probes[dependency](), probeTimeoutMs);
-          markClosed(dependency);
-        } catch (error) {
-          markOpen(dependency, error);
-        }
-      }),
+      OUTAGE_DEPENDENCIES.map((dependency) =>
+        withTimeout(probes[dependency](), probeTimeoutMs).then(
+          () => ({ dependency, error: undefined }),
+          (error: unknown) => ({ dependency, error: error ?? new Error('probe failed') }),
+        ),
+      ),
     )
-      .then(() => undefined)
+      .then((results) => {
+        // Failures first, so the circuit never looks closed for a moment while one dependency is still away.
+        for (const { dependency, error } of results) if (error !== undefined) markOpen(dependency, error);
+        for (const { dependency, error } of results) if (error === undefined) markClosed(dependency);
+      })
       .finally(() => {
         probing = undefined;
       });
