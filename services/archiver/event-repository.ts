@@ -160,7 +160,7 @@ async function insertRows(db: Db, rows: EventToInsert[]): Promise<Set<string>> {
 }
 
 /** One event by itself, when its batch could not go as one statement. */
-export async function insertEvent(db: Db, row: EventToInsert): Promise<InsertResult> {
+async function insertEvent(db: Db, row: EventToInsert): Promise<InsertResult> {
   const inserted = await insertRows(db, [row]);
   if (inserted.size) return 'inserted';
   return resolveConflict(db, row);
