@@ -6,22 +6,31 @@ import { freePort, PrivateRedis } from './redis-server.js';
 const run = promisify(execFile);
 
 /**
- * A private Redis Cluster of `masters` redis-server processes (no replicas) on free loopback
- * ports, each in its own temp dir, joined with `redis-cli --cluster create`. Never the shared
- * Redis; stopped by pid. The cluster bus port is chosen too (port + 10000 may not exist).
+ * A private Redis Cluster of `masters` redis-server processes (and `replicasPerMaster` replicas
+ * of each) on free loopback ports, each in its own temp dir, joined with `redis-cli --cluster
+ * create`. Never the shared Redis; stopped by pid. The cluster bus port is chosen too (port +
+ * 10000 may not exist).
  */
 export class PrivateRedisCluster {
   private constructor(readonly nodes: PrivateRedis[]) {}
 
-  static async start(masters = 3): Promise<PrivateRedisCluster> {
+  static async start(masters = 3, options: { replicasPerMaster?: number } = {}): Promise<PrivateRedisCluster> {
+    const replicas = options.replicasPerMaster ?? 0;
     const nodes: PrivateRedis[] = [];
     try {
-      for (let i = 0; i < masters; i += 1) {
+      for (let i = 0; i < masters * (1 + replicas); i += 1) {
         const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(await freePort()), '--cluster-node-timeout', '2000'];
         nodes.push(await PrivateRedis.start({ args }));
       }
       const cluster = new PrivateRedisCluster(nodes);
-      await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+      const primaries = nodes.slice(0, masters);
+      await run('redis-cli', ['--cluster', 'create', ...primaries.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+      // Replicas joined one by one to a named master (create's own pairing avoids same-host pairs).
+      for (const [index, replica] of nodes.slice(masters).entries()) {
+        const master = primaries[index % masters]!;
+        const id = await cluster.nodeId(master);
+        await run('redis-cli', ['--cluster', 'add-node', `127.0.0.1:${replica.port}`, `127.0.0.1:${master.port}`, '--cluster-slave', '--cluster-master-id', id], { timeout: 30_000 });
+      }
       await cluster.waitUntilHealthy();
       return cluster;
     } catch (error) {
@@ -35,16 +44,55 @@ export class PrivateRedisCluster {
     return `redis+cluster://${this.nodes.map((node) => `127.0.0.1:${node.port}`).join(',')}`;
   }
 
-  /** Until every node says cluster_state:ok and knows all masters (gossip takes a moment after create). */
-  private async waitUntilHealthy(): Promise<void> {
-    const deadline = Date.now() + 20_000;
+  private async nodeId(node: PrivateRedis): Promise<string> {
+    const client = new Redis(node.url, { maxRetriesPerRequest: 1 });
+    try {
+      return (await client.cluster('MYID')) as string;
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** The live node serving a key's slot as master. */
+  async masterOf(key: string): Promise<PrivateRedis> {
+    const client = new Redis(this.alive()[0]!.url, { maxRetriesPerRequest: 1 });
+    try {
+      const slot = (await client.cluster('KEYSLOT', key)) as number;
+      const slots = await client.cluster('SLOTS');
+      const port = slots.find(([from, to]) => slot >= from && slot <= to)?.[2]?.[1];
+      const node = this.nodes.find((candidate) => candidate.port === port);
+      if (!node) throw new Error(`no master serves slot ${slot}`);
+      return node;
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** kill -9 of one node (by pid); `waitUntilHealthy` then waits for its replica to take over. */
+  async kill(node: PrivateRedis): Promise<void> {
+    await node.kill();
+    this.killed.add(node);
+  }
+
+  private readonly killed = new Set<PrivateRedis>();
+
+  private alive(): PrivateRedis[] {
+    return this.nodes.filter((node) => !this.killed.has(node));
+  }
+
+  /** Until every live node says cluster_state:ok and knows every node (gossip takes a moment after create or a failover), replicas in sync. */
+  async waitUntilHealthy(): Promise<void> {
+    const deadline = Date.now() + 30_000;
     for (;;) {
       const states = await Promise.all(
-        this.nodes.map(async (node) => {
+        this.alive().map(async (node) => {
           const client = new Redis(node.url, { maxRetriesPerRequest: 1 });
           try {
             const info = await client.cluster('INFO');
-            return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${this.nodes.length}\\b`).test(info);
+            // A replica counts once it is in sync: one whose link is down refuses to take over.
+            const replication = await client.info('replication');
+            const synced = !/^role:slave/m.test(replication) || /^master_link_status:up/m.test(replication);
+            return synced && /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${this.nodes.length}\\b`).test(info);
           } finally {
             client.disconnect();
           }

@@ -204,3 +204,59 @@ describe('hikhub on a 3-master Redis Cluster', () => {
     }
   });
 });
+
+/**
+ * A master dies (kill -9) and the cluster promotes its replica: hikhub follows. Devices whose post
+ * is refused (503) during the switch resend, as Hikvision devices do; the helper does the same, a
+ * bounded number of times. Asynchronous replication may lose writes acknowledged in the moment
+ * before the kill (docs/operations.md), so only events posted after the failover are counted.
+ */
+describe('hikhub on a Redis Cluster through a master failover', () => {
+  let cluster: PrivateRedisCluster;
+
+  beforeAll(async () => {
+    cluster = await PrivateRedisCluster.start(3, { replicasPerMaster: 1 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('archives events posted after the master of its prefix was killed and its replica took over', async () => {
+    const world = await createTestWorld('cluster_failover', cluster.url);
+    const archiver = await startTestArchiver({ ...world.env, ARCHIVER_CONCURRENCY: '4' });
+    const ingest = await startTestIngest({ REDIS_URL: cluster.url, QUEUE_PREFIX: world.prefix });
+    const post = async (channel: number): Promise<void> => {
+      for (let attempt = 0; attempt < 150; attempt += 1) {
+        const response = await sendRaw(ingest.port, buildPost('/hikvision/events', VMD('AC:B9:2F:49:44:77', channel), { 'Content-Type': 'application/xml' }));
+        if (response?.status === 200) return;
+        expect(response?.status).toBe(503);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`event ${channel} was never acknowledged`);
+    };
+    const archived = async () =>
+      (await world.db.selectFrom('events').select('channel_id').where('mac_address', '=', 'ac:b9:2f:49:44:77').execute()).map((row) => Number(row.channel_id));
+    try {
+      for (let channel = 1; channel <= 5; channel += 1) await post(channel);
+      await waitFor(async () => (await archived()).length === 5, 20_000, 'the first events');
+
+      const master = await cluster.masterOf(world.prefix);
+      await cluster.kill(master);
+      await waitFor(async () => (await cluster.masterOf(world.prefix).catch(() => master)) !== master, 30_000, 'the replica to take over');
+      await cluster.waitUntilHealthy();
+
+      for (let channel = 101; channel <= 110; channel += 1) await post(channel);
+      const after = Array.from({ length: 10 }, (_, i) => 101 + i);
+      await waitFor(async () => {
+        const now = new Set(await archived());
+        return after.every((channel) => now.has(channel));
+      }, 30_000, 'events posted after the failover');
+      expect(await world.queue.getJobCounts('failed')).toEqual({ failed: 0 });
+    } finally {
+      await ingest.stop();
+      await archiver.stop();
+      await world.teardown();
+    }
+  }, 120_000);
+});
