@@ -80,6 +80,9 @@ export function createRedisConnection(url: string | RedisTarget, role: Connectio
         // A failover moves slots: let ioredis follow MOVED/CLUSTERDOWN for a few seconds before failing a command.
         retryDelayOnClusterDown: 200,
         retryDelayOnFailover: 200,
+        // TLS: connect by the seed's name, not a resolved IP, so the certificate's name can match
+        // (ioredis's advice for managed clusters such as ElastiCache).
+        ...(target.tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
       };
       return withErrorLog(new Cluster(target.nodes, options), log);
     }
