@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDigestAuthorization, parseDigestChallenge, type DigestChallenge } from '../../libs/digest/digest.js';
 import { NonceIssuer } from '../../libs/edge-auth/nonce.js';
-import { NonceReplayGuard } from '../../libs/edge-auth/nonce-replay-guard.js';
+import { NonceReplayGuard, parseNonceCount } from '../../libs/edge-auth/nonce-replay-guard.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { createTestPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
@@ -189,6 +189,8 @@ describe('the replay guard itself', () => {
   it('refuses counts that are not counts', async () => {
     const use = useOf();
     for (const nc of [0, -1, 1.5, 2 ** 32]) expect(await use(nc)).toBe(false);
+    expect(['00000001', '1', 'ffffffff', 'FFFFFFFF'].map(parseNonceCount)).toEqual([1, 1, 0xffff_ffff, 0xffff_ffff]);
+    for (const text of [undefined, '', '00000000', '100000000', '-1', '1.5', 'xyz']) expect(parseNonceCount(text), String(text)).toBeNull();
   });
 });
 
