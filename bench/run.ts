@@ -7,6 +7,7 @@ import pg from 'pg';
 import { TEST_POSTGRES_URL } from '../test/helpers/database.js';
 import { PrivateRedis } from '../test/helpers/redis-server.js';
 import { benchArchiverThroughput, type ArchiverThroughputResult } from './archiver-throughput.js';
+import { benchArchiverOutage, type ArchiverOutageResult } from './archiver-outage.js';
 import { benchEventsApi, type EventsApiResult } from './events-api.js';
 import { benchIngestDigest, type IngestDigestResult } from './ingest-digest.js';
 import { benchProvisioning, type ProvisioningBenchResult } from './provisioning.js';
@@ -28,7 +29,7 @@ import { fmt, formatTable, progress, Resources, type LoadScenarioOptions } from 
  *   npm run bench -- --only soak --soak-rates 200,400,800 --soak-step-s 60   # not in the default set: it runs for minutes
  */
 
-const SCENARIOS = ['memory', 'ingest', 'archiver', 'digest', 'provisioning', 'events-api', 'soak'] as const;
+const SCENARIOS = ['memory', 'ingest', 'archiver', 'outage', 'digest', 'provisioning', 'events-api', 'soak'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const DEFAULT_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((name) => name !== 'soak');
 
@@ -46,6 +47,9 @@ const { values: args } = parseArgs({
     // no-op floor alike (default: the archiver's own default, ARCHIVER_CONCURRENCY).
     'archiver-events': { type: 'string', default: '20000' },
     'archiver-concurrency': { type: 'string', default: '128' },
+    // The outage scenario: events queued while Postgres is down, and how long it stays down.
+    'outage-events': { type: 'string', default: '10000' },
+    'outage-s': { type: 'string', default: '15' },
     // Default 600 s, plus the soak's own length when it is selected.
     'timeout-s': { type: 'string' },
     people: { type: 'string', default: '1000' },
@@ -90,6 +94,7 @@ interface Results {
   digest?: IngestDigestResult;
   provisioning?: ProvisioningBenchResult;
   archiver?: ArchiverThroughputResult[];
+  outage?: ArchiverOutageResult;
   eventsApi?: EventsApiResult;
   soak?: SoakResult;
 }
@@ -208,6 +213,17 @@ async function main(): Promise<Results> {
     }
   }
 
+  if (selected.has('outage')) {
+    results.outage = await benchArchiverOutage({
+      resources,
+      redis,
+      redisUrl: privateRedis.url,
+      events: Number(args['outage-events']),
+      concurrency: Number(args['archiver-concurrency']),
+      outageSeconds: Number(args['outage-s']),
+    });
+  }
+
   if (selected.has('soak')) {
     results.soak = await benchSoak({
       resources,
@@ -293,6 +309,25 @@ function report(results: Results): string {
         ],
       ),
       '   archiver events/s: from its first metrics scrape to hikhub_archiver_events_total = N; wall s: from spawning the process (boot and migrations included)',
+    );
+  }
+
+  if (results.outage) {
+    const r = results.outage;
+    out.push(
+      '',
+      `9. Archiver after a Postgres outage — ${fmt.int(r.events)} ${r.payload} events queued while a private Postgres is stopped for ${r.outageSeconds} s, concurrency ${r.concurrency}`,
+      '   floor = the same events pre-queued with Postgres up (first row to last); outage = from Postgres accepting connections again to the last row (ms columns: after Postgres accepts)',
+      '',
+      formatTable(
+        ['run', 'events/s', 'drain s', 'circuit closed ms', 'first row ms'],
+        [
+          ['floor (Postgres up)', fmt.int(r.floor.eventsPerSecond), fmt.s(r.floor.drainSeconds), '–', '–'],
+          ['after the outage', fmt.int(r.outage.eventsPerSecond), fmt.s(r.outage.drainSeconds), fmt.int(r.outage.circuitClosedMs), fmt.int(r.outage.drainStartMs)],
+          ['outage / floor', '', fmt.ratio(r.ratio), '', ''],
+        ],
+      ),
+      `   attempts spent (job failures): ${r.outage.attemptsSpent}, failed jobs: ${r.outage.failedJobs}, jobs held back: ${fmt.int(r.outage.heldBack)}, rows: ${fmt.int(r.outage.rows)} of ${fmt.int(r.events)}`,
     );
   }
 
