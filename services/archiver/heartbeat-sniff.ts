@@ -8,7 +8,8 @@ const MAX_SNIFF_BYTES = 4_096;
 const MAX_DEPTH = 2;
 // Printable ASCII and blanks only: no encoding question, no NUL, nothing Postgres would refuse.
 const PLAIN_TEXT = /^[\t\n\r\x20-\x7e]*$/;
-const DOCUMENT = new RegExp(`^\\s*(?:<\\?xml[^<>]*\\?>)?\\s*<${EVENT_ROOT}(?:\\s[^<>]*)?>([^]*)</${EVENT_ROOT}>\\s*$`);
+// No two adjacent blank runs: a long run of blanks cannot make the expression backtrack quadratically.
+const DOCUMENT = new RegExp(`^\\s*(?:<\\?xml[^<>]*\\?>\\s*)?<${EVENT_ROOT}(?:\\s[^<>]*)?>([^]*)</${EVENT_ROOT}>\\s*$`);
 // An opening tag without namespace prefix; attributes are skipped, as the full parser drops them.
 const OPEN_TAG = /\s*<([A-Za-z_][\w.-]*)(?:\s[^<>]*)?>/y;
 const TEXT = /[^<]*/y;
