@@ -6,12 +6,15 @@ import { normalizeEvent } from '../../libs/hikvision/normalize.js';
 const MAX_SNIFF_BYTES = 4_096;
 /** Elements inside the root: the root's children and theirs (an NVR's <Extensions>). */
 const MAX_DEPTH = 2;
+// Well-formed attributes only (quoted values without markup or entities): the full parser drops
+// them, but refuses a document whose attributes are malformed, and so must this read.
+const ATTRIBUTES = `(?:\\s+[A-Za-z_][\\w.:-]*\\s*=\\s*(?:"[^"<&]*"|'[^'<&]*'))*\\s*`;
 // Printable ASCII and blanks only: no encoding question, no NUL, nothing Postgres would refuse.
 const PLAIN_TEXT = /^[\t\n\r\x20-\x7e]*$/;
 // No two adjacent blank runs: a long run of blanks cannot make the expression backtrack quadratically.
-const DOCUMENT = new RegExp(`^\\s*(?:<\\?xml[^<>]*\\?>\\s*)?<${EVENT_ROOT}(?:\\s[^<>]*)?>([^]*)</${EVENT_ROOT}>\\s*$`);
-// An opening tag without namespace prefix; attributes are skipped, as the full parser drops them.
-const OPEN_TAG = /\s*<([A-Za-z_][\w.-]*)(?:\s[^<>]*)?>/y;
+const DOCUMENT = new RegExp(`^\\s*(?:<\\?xml${ATTRIBUTES}\\?>\\s*)?<${EVENT_ROOT}${ATTRIBUTES}>([^]*)</${EVENT_ROOT}>\\s*$`);
+// An opening tag without namespace prefix; its attributes are skipped, as the full parser drops them.
+const OPEN_TAG = new RegExp(`\\s*<([A-Za-z_][\\w.-]*)${ATTRIBUTES}>`, 'y');
 const TEXT = /[^<]*/y;
 const BLANKS = /\s*/y;
 // The only event types isHeartbeat (libs/hikvision/heartbeat.ts) can say yes to.
@@ -55,7 +58,6 @@ function readChildren(text: string, at: number, depth: number): { fields: Fields
       BLANKS.exec(text);
       return { fields, end: BLANKS.lastIndex };
     }
-    if (open[0].endsWith('/>')) return null; // self-closing
     const name = open[1]!;
     if (Object.hasOwn(fields, name)) return null; // repeated: the parser would make a list
     position = OPEN_TAG.lastIndex;

@@ -43,6 +43,8 @@ describe('heartbeat sniff (the heartbeat path without the full XML parse)', () =
       [camera('videoloss', 'inactive', 0, '<a:x>1</a:x>\n')], // namespace prefix
       [camera('videoloss', 'inactive', 0, '<x>1</x><x>2</x>\n')], // repeated element
       [camera('videoloss', 'inactive', 0, '<x/>\n')], // self-closing
+      [camera('videoloss', 'inactive', 0, '<x a=1>2</x>\n')], // unquoted attribute: the full parser refuses the document
+      [Buffer.from('<EventNotificationAlert version=2.0><eventType>videoloss</eventType><eventState>inactive</eventState></EventNotificationAlert>')],
       [camera('videoloss', 'inactive', 0, '<!-- c -->\n')], // comment
       [camera('videoloss', 'inactive', 0, '<x><![CDATA[1]]></x>\n')], // CDATA
       [camera('videoloss', 'inactive', 0, '<x>&#38;</x>\n')], // numeric entity
