@@ -28,8 +28,6 @@ export interface IngestHandlerOptions {
   ops?: { registry: Registry; ready: ReadinessCheck };
 }
 
-type Answer = (status: number, text: string, reason?: IngestRejectionReason, extraHeaders?: Record<string, string>) => void;
-
 /** A refused request's body is read and thrown away to keep the connection for the device's retry — up to this size; larger → the connection is closed. */
 const DRAIN_REFUSED_BODY_BYTES = 64 * 1024;
 
@@ -61,24 +59,26 @@ export function createIngestHandler(options: IngestHandlerOptions): (req: Incomi
     notAllowed(res);
   };
 
+  // Created once, not per request: this is the hot path.
+  function answer(res: ServerResponse, started: bigint, status: number, text: string, reason?: IngestRejectionReason, extraHeaders?: Record<string, string>): void {
+    if (reason) metrics.rejections.inc({ reason });
+    const statusClass = STATUS_CLASS[Math.floor(status / 100)] ?? '5xx';
+    tally.requests[statusClass]++;
+    metrics.requestDuration.observe({ status_class: statusClass }, Number(process.hrtime.bigint() - started) / 1e9);
+    if (res.headersSent || res.destroyed) return;
+    send(res, status, text, extraHeaders);
+  }
+
+  /** Refused before the body was read: Node discards the body after the answer; a large one is not worth reading. */
+  function refuse(req: IncomingMessage, res: ServerResponse, started: bigint, status: number, text: string, reason: IngestRejectionReason, headers: Record<string, string>): void {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const large = req.headers['transfer-encoding'] !== undefined || !(declared <= DRAIN_REFUSED_BODY_BYTES);
+    answer(res, started, status, text, reason, large ? { ...headers, connection: 'close' } : headers);
+  }
+
   async function receiveEvent(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const receivedAt = new Date();
-
-    const answer: Answer = (status, text, reason, extraHeaders) => {
-      if (reason) metrics.rejections.inc({ reason });
-      const statusClass = STATUS_CLASS[Math.floor(status / 100)] ?? '5xx';
-      tally.requests[statusClass]++;
-      metrics.requestDuration.observe({ status_class: statusClass }, Number(process.hrtime.bigint() - started) / 1e9);
-      if (res.headersSent || res.destroyed) return;
-      send(res, status, text, extraHeaders);
-    };
-    /** Refused before the body was read: Node discards the body after the answer; a large one is not worth reading. */
-    const refuse = (status: number, text: string, reason: IngestRejectionReason, headers: Record<string, string>) => {
-      const declared = Number(req.headers['content-length'] ?? 0);
-      const large = req.headers['transfer-encoding'] !== undefined || !(declared <= DRAIN_REFUSED_BODY_BYTES);
-      answer(status, text, reason, large ? { ...headers, connection: 'close' } : headers);
-    };
 
     const target = requestTarget(req.url ?? '/');
     const queryIndex = target.indexOf('?');
@@ -92,29 +92,29 @@ export function createIngestHandler(options: IngestHandlerOptions): (req: Incomi
     } catch (error) {
       // Credentials live in Redis: without it nobody can be let in, and the device retries on 503.
       logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'edge check failed');
-      refuse(503, 'Event store unavailable, retry later\n', 'redis_unavailable', { 'retry-after': '5' });
+      refuse(req, res, started, 503, 'Event store unavailable, retry later\n', 'redis_unavailable', { 'retry-after': '5' });
       return;
     }
     if (decision.kind === 'refuse') {
-      refuse(decision.status, decision.text, decision.rejection, decision.headers);
+      refuse(req, res, started, decision.status, decision.text, decision.rejection, decision.headers);
       return;
     }
     const slot = slots.acquire(remoteAddress);
     if (slot === 'overloaded') {
-      refuse(503, 'Busy, retry shortly\n', 'overloaded', { 'retry-after': '1' });
+      refuse(req, res, started, 503, 'Busy, retry shortly\n', 'overloaded', { 'retry-after': '1' });
       return;
     }
     if (slot === 'address_share') {
       // This address already has its share of body slots open (many at once, or slow ones): others keep theirs.
-      refuse(503, 'Too many requests in progress from this address, retry shortly\n', 'address_busy', { 'retry-after': '1' });
+      refuse(req, res, started, 503, 'Too many requests in progress from this address, retry shortly\n', 'address_busy', { 'retry-after': '1' });
       return;
     }
 
     const reader = readBody(req, options.maxBodyBytes, slot);
-    const unwatch = rateGuard.watch({ received: reader.received, tooSlow: () => reader.stop('too_slow') });
+    const watch = rateGuard.watch(reader);
     try {
       const outcome = await reader.result;
-      unwatch();
+      rateGuard.unwatch(watch);
       tally.receivedBytes += outcome.received;
       switch (outcome.kind) {
         case 'aborted':
@@ -122,15 +122,15 @@ export function createIngestHandler(options: IngestHandlerOptions): (req: Incomi
           metrics.rejections.inc({ reason: 'aborted' });
           return;
         case 'too_large':
-          answer(413, `Body larger than ${options.maxBodyBytes} bytes\n`, 'too_large', { connection: 'close' });
+          answer(res, started, 413, `Body larger than ${options.maxBodyBytes} bytes\n`, 'too_large', { connection: 'close' });
           return;
         case 'overloaded':
-          answer(503, 'Busy, retry shortly\n', 'overloaded', { connection: 'close', 'retry-after': '1' });
+          answer(res, started, 503, 'Busy, retry shortly\n', 'overloaded', { connection: 'close', 'retry-after': '1' });
           return;
         case 'too_slow':
           // Below the minimum body rate for a whole window: the slot goes to someone else, the connection is closed.
           res.once('finish', () => req.socket.destroy());
-          answer(408, 'Body too slow\n', 'too_slow', { connection: 'close' });
+          answer(res, started, 408, 'Body too slow\n', 'too_slow', { connection: 'close' });
           return;
       }
 
@@ -157,14 +157,14 @@ export function createIngestHandler(options: IngestHandlerOptions): (req: Incomi
         metrics.enqueueDuration.observe(Number(process.hrtime.bigint() - enqueueStarted) / 1e9);
         tally.queuedEvents++;
         // The id lets an integrator or a test find the archived row; devices ignore it.
-        answer(200, 'OK\n', undefined, { 'x-event-id': id });
+        answer(res, started, 200, 'OK\n', undefined, { 'x-event-id': id });
       } catch (error) {
         const reason = rejectionReason(error);
         logger.warn({ err: error, eventId: id, reason }, 'event not queued');
-        answer(503, reason === 'redis_full' ? 'Event store full, retry later\n' : 'Event store unavailable, retry later\n', reason, { 'retry-after': '5' });
+        answer(res, started, 503, reason === 'redis_full' ? 'Event store full, retry later\n' : 'Event store unavailable, retry later\n', reason, { 'retry-after': '5' });
       }
     } finally {
-      unwatch();
+      rateGuard.unwatch(watch);
       reader.release();
       slot.close();
     }

@@ -6,7 +6,8 @@ export interface WatchedBody {
   tooSlow(): void;
 }
 
-interface Watch {
+/** A body being watched; hand it back to `unwatch`. */
+export interface Watch {
   body: WatchedBody;
   windowStart: number;
   receivedAtStart: number;
@@ -28,16 +29,18 @@ export class BodyRateGuard {
     private readonly windowMs: number,
   ) {}
 
-  /** Starts watching `body`; the returned function stops it (call it when the body ended, however). */
-  watch(body: WatchedBody): () => void {
-    if (this.minBytesPerSecond <= 0) return () => {};
+  /** Starts watching `body`; `unwatch` the result when the body ended, however. */
+  watch(body: WatchedBody): Watch | null {
+    if (this.minBytesPerSecond <= 0) return null;
     const entry: Watch = { body, windowStart: Date.now(), receivedAtStart: 0 };
     this.watched.add(entry);
     // A quarter window between checks: a slow body is cut between 1 and 1.25 windows after it fell behind.
     this.timer ??= setInterval(() => this.check(), Math.max(50, Math.floor(this.windowMs / 4))).unref();
-    return () => {
-      this.watched.delete(entry);
-    };
+    return entry;
+  }
+
+  unwatch(entry: Watch | null): void {
+    if (entry) this.watched.delete(entry);
   }
 
   private check(): void {

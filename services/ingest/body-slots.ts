@@ -51,29 +51,43 @@ export class BodySlots {
     }
     usage.bodies++;
     this.open++;
-    return this.slot(address, usage);
+    return new AddressSlot(this, address, usage, this.budget, this.limits.maxBytesPerAddress);
   }
 
-  private slot(address: string, usage: AddressUsage): BodySlot {
-    const { budget, limits } = this;
-    let closed = false;
-    return {
-      tryReserve: (bytes) => {
-        if (limits.maxBytesPerAddress > 0 && usage.bytes + bytes > limits.maxBytesPerAddress) return false;
-        if (!budget.tryReserve(bytes)) return false;
-        usage.bytes += bytes;
-        return true;
-      },
-      release: (bytes) => {
-        budget.release(bytes);
-        usage.bytes = Math.max(0, usage.bytes - bytes);
-      },
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.open--;
-        if (--usage.bodies <= 0 && usage.bytes <= 0) this.usage.delete(address);
-      },
-    };
+  /** @internal by AddressSlot */
+  closed(address: string, usage: AddressUsage): void {
+    this.open--;
+    if (--usage.bodies <= 0 && usage.bytes <= 0) this.usage.delete(address);
+  }
+}
+
+/** One body's slot: bytes count against its address's share and the process budget. */
+class AddressSlot implements BodySlot {
+  private done = false;
+
+  constructor(
+    private readonly slots: BodySlots,
+    private readonly address: string,
+    private readonly usage: AddressUsage,
+    private readonly budget: InflightBudget,
+    private readonly maxBytesPerAddress: number,
+  ) {}
+
+  tryReserve(bytes: number): boolean {
+    if (this.maxBytesPerAddress > 0 && this.usage.bytes + bytes > this.maxBytesPerAddress) return false;
+    if (!this.budget.tryReserve(bytes)) return false;
+    this.usage.bytes += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.budget.release(bytes);
+    this.usage.bytes = Math.max(0, this.usage.bytes - bytes);
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.slots.closed(this.address, this.usage);
   }
 }

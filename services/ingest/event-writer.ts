@@ -81,12 +81,12 @@ export function createEventWriter(options: { redis: Redis; queue: Queue; prefix:
       const key = bodyKey(prefix, record.id);
       const chunks = splitBody(body);
       const fields: Record<string, Buffer> = {};
-      chunks.forEach((chunk, index) => (fields[index] = chunk));
+      for (let index = 0; index < chunks.length; index++) fields[index] = chunks[index]!;
       // Binary chunks: ioredis takes Buffers, BullMQ's transaction type only names strings.
       multi.hset(key, fields as unknown as Record<string, string>);
       const payload: JobPayload<typeof JOB_NAME> = { v: RAW_EVENT_VERSION, ...record, body: { key, bytes: body.length, chunks: chunks.length } };
       // Queued on the transaction synchronously; its outcome is read from exec's results below.
-      void new Job(queue, JOB_NAME, payload, { ...definition.options, jobId: record.id }, record.id).addJob(multi).catch(() => {});
+      new Job(queue, JOB_NAME, payload, { ...definition.options, jobId: record.id }, record.id).addJob(multi).catch(ignore);
     }
     const replies = (await multi.exec()) ?? [];
     return batch.map(({ record }, index) => {
@@ -112,3 +112,5 @@ export function createEventWriter(options: { redis: Redis; queue: Queue; prefix:
 }
 
 export type EventWriter = ReturnType<typeof createEventWriter>;
+
+function ignore(): void {}

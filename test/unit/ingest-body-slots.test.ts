@@ -65,8 +65,9 @@ describe('body rate guard', () => {
 
   it('never cuts anything when the minimum rate is 0', () => {
     const guard = new BodyRateGuard(0, 1_000);
-    const stop = guard.watch({ received: () => 0, tooSlow: () => expect.unreachable() });
-    stop();
+    const watch = guard.watch({ received: () => 0, tooSlow: () => expect.unreachable() });
+    expect(watch).toBeNull();
+    guard.unwatch(watch);
     guard.stop();
   });
 });
