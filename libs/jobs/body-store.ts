@@ -47,6 +47,22 @@ export async function readBody(redis: RedisClient, key: string, chunkCount: numb
   return Buffer.concat(chunks as Buffer[]);
 }
 
+/**
+ * The field of a body hash that records which batch job carries the event (`event.archive-batch`),
+ * so the orphan sweep can tell it is live; a lone event's job has the event's own id and needs none.
+ * Chunks are the numeric fields, so chunk readers never see it.
+ */
+export const BODY_JOB_FIELD = 'job';
+
+/** A stored body as the orphan sweep sees it (no job at hand): its chunks in order and its batch job, if any; null once it is gone. */
+export async function readStoredBody(redis: RedisClient, key: string): Promise<{ body: Buffer; jobId: string | undefined } | null> {
+  const fields = await redis.hgetallBuffer(key);
+  const names = Object.keys(fields);
+  if (names.length === 0) return null;
+  const chunkIndexes = names.filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+  return { body: Buffer.concat(chunkIndexes.map((index) => fields[String(index)]!)), jobId: fields[BODY_JOB_FIELD]?.toString() };
+}
+
 export async function deleteBody(redis: RedisClient, key: string): Promise<void> {
   await redis.unlink(key);
 }

@@ -25,7 +25,25 @@ export const reprocessJobId = (quarantineId: string) => `reprocess__${quarantine
 /** The reason code a re-run gives a quarantined row whose stored body is gone: no parser can help it. */
 export const QUARANTINE_BODY_MISSING = 'body_missing';
 
-/** Jobs on the events queue: one per POST a device made, and re-runs of quarantined payloads. */
+export const EVENT_BATCH_VERSION = 1;
+
+/**
+ * Events the ingest wrote in one transaction, carried by one job instead of one job each (a job
+ * costs ~100 µs of BullMQ on either side, more than the event itself): each event exactly as an
+ * `event.archive` payload, body ref included. At least 2: a lone event goes as `event.archive`.
+ */
+export const eventArchiveBatchV1Schema = z.object({
+  v: z.literal(EVENT_BATCH_VERSION),
+  events: z.array(rawEventV1Schema).min(2),
+});
+
+/** Events per batch job at most; the ingest writes more as several batch jobs in the same transaction. */
+export const EVENT_BATCH_MAX_EVENTS = 64;
+
+/** A batch job's id: its first event's (unique) id, marked so it never collides with an event's own job. */
+export const eventBatchJobId = (firstEventId: string) => `batch__${firstEventId}`;
+
+/** Jobs on the events queue: one per POST a device made (or per batch of them), and re-runs of quarantined payloads. */
 export const eventJobs = {
   'event.archive': {
     queue: EVENTS_QUEUE,
@@ -34,6 +52,19 @@ export const eventJobs = {
     options: {
       // For the job's own errors: an outage of Postgres or DATA_DIR spends none (the archiver holds
       // its jobs, services/archiver/outage-guard.ts), nor does a killed archiver (crash-quarantine.ts).
+      attempts: 25,
+      backoff: { type: FULL_JITTER_BACKOFF, delay: 1_000 },
+      removeOnComplete: { count: 1_000 },
+      removeOnFail: { count: 10_000 },
+    },
+    backoff: { baseMs: 1_000, capMs: 5 * 60_000 },
+  },
+  'event.archive-batch': {
+    queue: EVENTS_QUEUE,
+    version: EVENT_BATCH_VERSION,
+    schema: eventArchiveBatchV1Schema,
+    // As event.archive: an event that fails on its own is split out into an event.archive job (services/archiver/archive-batch.ts).
+    options: {
       attempts: 25,
       backoff: { type: FULL_JITTER_BACKOFF, delay: 1_000 },
       removeOnComplete: { count: 1_000 },

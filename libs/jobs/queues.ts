@@ -25,6 +25,13 @@ export async function addJob<N extends JobName>(
   return queue.add(name, data, { ...definition.options, ...options });
 }
 
+/** Several jobs of one name in one round trip (BullMQ's addBulk: one MULTI), each validated against the contract. */
+export async function addJobs<N extends JobName>(queue: Queue, name: N, entries: { payload: JobPayload<N>; jobId: string }[]): Promise<Job[]> {
+  const definition = jobDefinition(name);
+  if (definition.queue !== queue.name) throw new Error(`job ${name} belongs on queue ${definition.queue}, not ${queue.name}`);
+  return queue.addBulk(entries.map(({ payload, jobId }) => ({ name, data: definition.schema.parse(payload), opts: { ...definition.options, jobId } })));
+}
+
 export class NewerPayloadError extends Error {
   override name = 'NewerPayloadError';
 }

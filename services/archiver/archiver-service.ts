@@ -8,7 +8,10 @@ import type { RunningService } from '../../libs/lifecycle/run-services.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { createRegistry } from '../../libs/metrics/registry.js';
 import { createWorkerConnection, checkEvictionPolicy, isRedisReady } from '../../libs/redis/connection.js';
+import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import { createArchiveHandler } from './archive-event.js';
+import { createBatchHandler } from './archive-batch.js';
+import { createEventPermits } from './event-permits.js';
 import { createDailyLogs } from './daily-logs.js';
 import { createDeviceRegistry } from './device-registry.js';
 import { createEventRepository } from './event-repository.js';
@@ -78,7 +81,11 @@ export function startArchiver(env: ArchiverEnv, logger: Logger): Promise<Running
       archiveHeartbeats: env.ARCHIVE_HEARTBEATS,
       defaultTimeZone: env.DEVICE_TIME_ZONE,
     };
-    const archiveEvent = createArchiveHandler(archiveDependencies);
+    // ARCHIVER_CONCURRENCY counts events, not jobs: a batch job's events take a permit each (event-permits.ts).
+    const permits = createEventPermits(env.ARCHIVER_CONCURRENCY);
+    const archiveOne = createArchiveHandler(archiveDependencies);
+    const archiveEvent = (raw: RawEvent) => permits.run(() => archiveOne(raw));
+    const archiveBatch = createBatchHandler({ queue, archiveEvent, splitEvents: metrics.batchSplitEvents, logger });
     // A re-run goes through the same handler; only a renewed parse failure lands on its existing quarantine row.
     const reprocessQuarantined = createReprocessHandler({
       db,
@@ -107,6 +114,7 @@ export function startArchiver(env: ArchiverEnv, logger: Logger): Promise<Running
       queue: EVENTS_QUEUE,
       handlers: {
         'event.archive': heldDuringOutages(poison.archive(archiveEvent)),
+        'event.archive-batch': heldDuringOutages(archiveBatch),
         'event.reprocess-quarantined': heldDuringOutages(poison.reprocess(reprocessQuarantined)),
       },
       worker: {

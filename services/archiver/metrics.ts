@@ -51,6 +51,12 @@ export function createArchiverMetrics(registry: Registry) {
       help: 'Event bodies found in Redis without a job, moved to quarantine/orphans on disk',
       registers: [registry],
     }),
+    batchSplitEvents: new Counter({
+      name: 'hikhub_archiver_batch_split_events_total',
+      help: 'Events of an event.archive-batch job handed on as single event.archive jobs: reason="failed" (the event failed on its own), "stalled" (an archiver died during the batch)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     eventLag: new Histogram({
       name: 'hikhub_archiver_event_lag_seconds',
       help: 'Time from ingest receiving an event to the archiver committing it',
@@ -69,6 +75,7 @@ export function createArchiverMetrics(registry: Registry) {
     for (const family of [...EVENT_FAMILIES, 'unknown']) metrics.events.inc({ outcome, family }, 0);
   }
   for (const final of ['true', 'false']) metrics.jobFailures.inc({ final }, 0);
+  for (const reason of ['failed', 'stalled']) metrics.batchSplitEvents.inc({ reason }, 0);
   const observeBatch = (write: BatchedWrite, size: number) => metrics.batchItems.observe({ write }, size);
   return { ...metrics, observeBatch };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { writeFileAtomic } from '../../libs/files/atomic-write.js';
 import { uuidV7Time } from '../../libs/ids/uuid-v7.js';
-import { readBody } from '../../libs/jobs/body-store.js';
+import { readStoredBody } from '../../libs/jobs/body-store.js';
 import type { RedisClient } from '../../libs/redis/connection.js';
 import { keyLayout } from '../../libs/redis/key-layout.js';
 import { scanKeys } from '../../libs/redis/keys.js';
@@ -10,7 +10,8 @@ import type { Logger } from '../../libs/logger/logger.js';
 import type { Counter } from 'prom-client';
 
 /**
- * A body whose job no longer exists is an orphan: ingest wrote it and then lost Redis before the
+ * A body whose job no longer exists is an orphan (its job: the one with its event's id, or the
+ * batch job its hash names, body-store.ts BODY_JOB_FIELD): ingest wrote it and then lost Redis before the
  * job was added (the device was answered 503 and will resend), or the failed-job retention trimmed
  * the job. Orphans older than `minAgeMs` are moved to DATA_DIR/quarantine/orphans/<id>.bin and
  * removed from Redis, so Redis memory cannot leak and no bytes are dropped.
@@ -36,9 +37,11 @@ export function createOrphanBodySweeper(options: {
         const createdAt = uuidV7Time(id);
         if (createdAt === null || now - createdAt < minAgeMs) continue;
         if (await queue.getJob(id)) continue;
-        const chunks = await redis.hlen(key);
-        const body = await readBody(redis, key, chunks).catch(() => null);
-        if (body === null) continue;
+        const stored = await readStoredBody(redis, key);
+        if (stored === null) continue;
+        // Written in a batch: its batch job carries it (or, once split out, a job with the event's own id, checked above).
+        if (stored.jobId !== undefined && (await queue.getJob(stored.jobId))) continue;
+        const { body } = stored;
         await writeFileAtomic(join(dataDir, 'quarantine', 'orphans', `${id}.bin`), body);
         await redis.unlink(key);
         counter.inc();

@@ -1,15 +1,24 @@
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { bodyKey, splitBody } from '../../libs/jobs/body-store.js';
+import { BODY_JOB_FIELD, bodyKey, splitBody } from '../../libs/jobs/body-store.js';
 import { jobDefinition, type JobPayload } from '../../libs/jobs/catalog.js';
+import { EVENT_BATCH_MAX_EVENTS, EVENT_BATCH_VERSION, eventBatchJobId } from '../../libs/jobs/events.js';
 import { RAW_EVENT_VERSION, type RawEvent } from '../../libs/jobs/raw-event.js';
 import { TimeoutError, withTimeout } from '../../libs/redis/connection.js';
 
 export type RequestRecord = Omit<RawEvent, 'v' | 'body'>;
 
-const JOB_NAME = 'event.archive';
+const SINGLE = 'event.archive';
+const BATCH = 'event.archive-batch';
 /** Events written in one transaction at most; more wait for the next one (a batch this size is already one syscall of a few hundred KB). */
 const MAX_BATCH_EVENTS = 256;
+
+/** Events of one job in the transaction, and where their replies start (one per body, then the job's). */
+interface Group {
+  items: Pending[];
+  jobId: string;
+  firstReply: number;
+}
 
 interface Pending {
   record: RequestRecord;
@@ -22,13 +31,14 @@ interface Pending {
 
 /**
  * The durable write that must succeed before a device hears 200: the body chunks, then the job
- * that points at them (job id = event id).
+ * that points at them (a lone event: `event.archive`, job id = event id; events written together:
+ * one `event.archive-batch` job per up to EVENT_BATCH_MAX_EVENTS of them).
  *
- * Requests are written in batches, one Redis round trip each: a MULTI holding, per event, its
- * body HSET followed by its BullMQ job add (BullMQ's own `Job#addJob` on a transaction, the call
- * its `addBulk` makes). MULTI runs it all
- * or nothing, in order, so a job never exists without its body — the archiver treats a job whose
- * body is missing as unrecoverable. Should a job add fail alone, its body is removed again; if
+ * Requests are written in batches, one Redis round trip each: a MULTI holding the body HSETs
+ * followed by their BullMQ job add (BullMQ's own `Job#addJob` on a transaction, the call its
+ * `addBulk` makes). MULTI runs it all
+ * or nothing, in order, so a job never exists without its bodies — the archiver treats a job whose
+ * body is missing as unrecoverable. Should a job add fail alone, its bodies are removed again; if
  * Redis does not answer within the timeout, every caller of the batch answers 503.
  *
  * The payload is not validated here (its type is the contract's; the worker validates every
@@ -36,8 +46,9 @@ interface Pending {
  */
 export function createEventWriter(options: { redis: Redis; queue: Queue; prefix: string; timeoutMs: number }) {
   const { redis, queue, prefix, timeoutMs } = options;
-  const definition = jobDefinition(JOB_NAME);
-  if (definition.queue !== queue.name) throw new Error(`job ${JOB_NAME} belongs on queue ${definition.queue}, not ${queue.name}`);
+  const single = jobDefinition(SINGLE);
+  const batchDefinition = jobDefinition(BATCH);
+  if (single.queue !== queue.name) throw new Error(`job ${SINGLE} belongs on queue ${single.queue}, not ${queue.name}`);
   let pending: Pending[] = [];
   let writing = false;
 
@@ -73,34 +84,57 @@ export function createEventWriter(options: { redis: Redis; queue: Queue; prefix:
     }
   }
 
-  /** One MULTI for the batch; resolves to each event's error (undefined = durably written). */
+  /**
+   * One MULTI for the batch; resolves to each event's error (undefined = durably written). The batch
+   * is cut into groups of at most EVENT_BATCH_MAX_EVENTS: a group of one is an `event.archive` job
+   * (job id = event id) as always; a larger group is its bodies, each naming the group's job, then
+   * ONE `event.archive-batch` job — BullMQ's per-job cost paid once per group instead of per event.
+   */
   async function writeBatch(batch: Pending[]): Promise<(unknown | undefined)[]> {
     const client = await queue.getBackend().client;
     const multi = client.multi();
-    for (const { record, body } of batch) {
-      const key = bodyKey(prefix, record.id);
-      const chunks = splitBody(body);
-      const fields: Record<string, Buffer> = {};
-      for (let index = 0; index < chunks.length; index++) fields[index] = chunks[index]!;
-      // Binary chunks: ioredis takes Buffers, BullMQ's transaction type only names strings.
-      multi.hset(key, fields as unknown as Record<string, string>);
-      const payload: JobPayload<typeof JOB_NAME> = { v: RAW_EVENT_VERSION, ...record, body: { key, bytes: body.length, chunks: chunks.length } };
+    const groups: Group[] = [];
+    let replyIndex = 0;
+    for (let start = 0; start < batch.length; start += EVENT_BATCH_MAX_EVENTS) {
+      const items = batch.slice(start, start + EVENT_BATCH_MAX_EVENTS);
+      const jobId = items.length === 1 ? items[0]!.record.id : eventBatchJobId(items[0]!.record.id);
+      const events = items.map(({ record, body }) => queueBody(multi, record, body, items.length === 1 ? undefined : jobId));
       // Queued on the transaction synchronously; its outcome is read from exec's results below.
-      new Job(queue, JOB_NAME, payload, { ...definition.options, jobId: record.id }, record.id).addJob(multi).catch(ignore);
+      const job =
+        items.length === 1
+          ? new Job(queue, SINGLE, events[0]!, { ...single.options, jobId }, jobId)
+          : new Job(queue, BATCH, { v: EVENT_BATCH_VERSION, events } satisfies JobPayload<typeof BATCH>, { ...batchDefinition.options, jobId }, jobId);
+      job.addJob(multi).catch(ignore);
+      groups.push({ items, jobId, firstReply: replyIndex });
+      replyIndex += items.length + 1;
     }
     const replies = (await multi.exec()) ?? [];
-    return batch.map(({ record }, index) => {
-      const [bodyError] = replies[2 * index] ?? [new Error('no reply for the body write')];
-      const [jobError, jobReply] = replies[2 * index + 1] ?? [new Error('no reply for the job add')];
+    const errors: (unknown | undefined)[] = [];
+    for (const { items, jobId, firstReply } of groups) {
+      const reply = (index: number) => replies[firstReply + index] ?? [new Error('no reply from the transaction')];
+      const bodyError = items.map((_, index) => reply(index)[0]).find((error) => error);
+      const [jobError, jobReply] = reply(items.length);
       const error = bodyError ?? jobError ?? (typeof jobReply === 'number' && jobReply < 0 ? new Error(`BullMQ refused the job (code ${jobReply})`) : undefined);
       if (error !== undefined && error !== null) {
-        // Only one of the two may have landed; neither may stay without the other.
-        redis.unlink(bodyKey(prefix, record.id)).catch(() => {});
-        if (!jobError) queue.remove(record.id).catch(() => {});
-        return error;
+        // Only part of the group may have landed; no job may stay without its bodies, nor a body without its job.
+        for (const { record } of items) redis.unlink(bodyKey(prefix, record.id)).catch(() => {});
+        if (!jobError) queue.remove(jobId).catch(() => {});
       }
-      return undefined;
-    });
+      for (let index = 0; index < items.length; index++) errors.push(error ?? undefined);
+    }
+    return errors;
+  }
+
+  /** Queues one body's HSET on the transaction; returns the event's payload (its body ref). */
+  function queueBody(multi: Parameters<Job['addJob']>[0], record: RequestRecord, body: Buffer, batchJobId: string | undefined): RawEvent {
+    const key = bodyKey(prefix, record.id);
+    const chunks = splitBody(body);
+    const fields: Record<string, Buffer | string> = {};
+    for (let index = 0; index < chunks.length; index++) fields[index] = chunks[index]!;
+    if (batchJobId !== undefined) fields[BODY_JOB_FIELD] = batchJobId;
+    // Binary chunks: ioredis takes Buffers, BullMQ's transaction type only names strings (and types the queued call as a promise).
+    void multi.hset(key, fields as unknown as Record<string, string>);
+    return { v: RAW_EVENT_VERSION, ...record, body: { key, bytes: body.length, chunks: chunks.length } };
   }
 
   return function writeEvent(record: RequestRecord, body: Buffer): Promise<void> {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyKey, readBody } from '../../libs/jobs/body-store.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
 import { usedMemory } from '../../bench/redis-memory.js';
+import { findEventJob } from '../helpers/event-jobs.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { waitFor } from '../helpers/wait.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';
@@ -103,9 +104,9 @@ describe('Redis killed (kill -9) with AOF on, as production runs it', () => {
       const client = new Redis(redis.url);
       const queue = new Queue(EVENTS_QUEUE, { connection: client, prefix: 'aof' });
       for (const id of acknowledged) {
-        const job = await queue.getJob(id);
-        expect(job, `acknowledged event ${id}`).toBeDefined();
-        expect((await readBody(client, job!.data.body.key, job!.data.body.chunks)).toString()).toBe(XML);
+        const found = await findEventJob(queue, client, 'aof', id);
+        expect(found, `acknowledged event ${id}`).toBeDefined();
+        expect((await readBody(client, found!.event.body.key, found!.event.body.chunks)).toString()).toBe(XML);
       }
       await queue.close();
       client.disconnect();

@@ -1,10 +1,11 @@
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBody } from '../../libs/jobs/body-store.js';
+import { BODY_JOB_FIELD, readBody } from '../../libs/jobs/body-store.js';
 import { jobDefinition } from '../../libs/jobs/catalog.js';
-import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
+import { EVENT_BATCH_MAX_EVENTS, EVENTS_QUEUE, eventBatchJobId } from '../../libs/jobs/events.js';
 import { rawEventV1Schema } from '../../libs/jobs/raw-event.js';
+import { findEventJob } from '../helpers/event-jobs.js';
 import { startTestIngest } from '../helpers/ingest.js';
 import { buildPost, sendRaw } from '../helpers/raw-http.js';
 import { createTestPrefix, TEST_REDIS_URL } from '../helpers/redis.js';
@@ -83,16 +84,36 @@ describe('ingest against the real Redis', () => {
     expect((await readBody(redis, job!.data.body.key, job!.data.body.chunks)).equals(body)).toBe(true);
   });
 
-  it('writes concurrent events in shared batches, each job with its own body, each valid for the contract', async () => {
+  it('writes concurrent events in shared batches: bodies plus one batch job per group, each valid for the contract', async () => {
+    const before = await jobCount();
     const bodies = Array.from({ length: 150 }, (_, n) => Buffer.from(`<EventNotificationAlert><activePostCount>${n}</activePostCount></EventNotificationAlert>`));
     const responses = await Promise.all(bodies.map((body, n) => sendRaw(ingest.port, buildPost(`/batch/${n}`, body))));
     expect(responses.map((response) => response?.status)).toEqual(bodies.map(() => 200));
+    const carriers = new Map<string, Job>();
     for (const [n, response] of responses.entries()) {
-      const job = await queue.getJob(response!.headers['x-event-id']!);
-      // The worker validates with this schema; the ingest no longer parses per request.
-      const envelope = jobDefinition('event.archive').schema.parse(job!.data);
+      const found = await findEventJob(queue, redis, prefix, response!.headers['x-event-id']!);
+      expect(found, `event ${n}`).toBeDefined();
+      const { job, event } = found!;
+      carriers.set(job.id!, job);
+      // The worker validates with these schemas; the ingest no longer parses per request.
+      const envelope = rawEventV1Schema.parse(event);
       expect(envelope.path).toBe(`/batch/${n}`);
       expect((await readBody(redis, envelope.body.key, envelope.body.chunks)).equals(bodies[n]!)).toBe(true);
+    }
+    const batches = [...carriers.values()].filter((job) => job.name === 'event.archive-batch');
+    // Concurrent requests share a transaction, and its events one job (up to EVENT_BATCH_MAX_EVENTS each).
+    expect(batches.length).toBeGreaterThan(0);
+    expect(carriers.size).toBeLessThan(bodies.length);
+    expect(await jobCount()).toBe(before + carriers.size);
+    for (const job of carriers.values()) {
+      const payload = jobDefinition(job.name as 'event.archive' | 'event.archive-batch').schema.parse(job.data);
+      if ('events' in payload) {
+        expect(job.id).toBe(eventBatchJobId(payload.events[0]!.id));
+        expect(payload.events.length).toBeLessThanOrEqual(EVENT_BATCH_MAX_EVENTS);
+        for (const event of payload.events) expect(await redis.hget(event.body.key, BODY_JOB_FIELD)).toBe(job.id);
+      } else {
+        expect(job.id).toBe(payload.id);
+      }
     }
   });
 

@@ -43,6 +43,11 @@ describe('the job contract', () => {
       expect(job.id).toBe(envelope.id);
       expect(job.opts.attempts).toBe(25);
       expect(job.opts.backoff).toEqual({ type: 'full-jitter', delay: 1000 });
+      // A batch carries at least two events, each a whole event.archive payload; its options are event.archive's.
+      await expect(addJob(queue, 'event.archive-batch', { v: 1, events: [validEnvelope()] })).rejects.toThrow();
+      await expect(addJob(queue, 'event.archive-batch', { v: 1, events: [validEnvelope(), { ...validEnvelope(), body: undefined } as never] })).rejects.toThrow();
+      const batch = await addJob(queue, 'event.archive-batch', { v: 1, events: [validEnvelope(), validEnvelope()] }, { jobId: 'batch__x' });
+      expect([batch.opts.attempts, batch.opts.backoff]).toEqual([job.opts.attempts, job.opts.backoff]);
       await queue.obliterate({ force: true });
     } finally {
       await queue.close();
@@ -56,7 +61,7 @@ describe('the job contract', () => {
     const events = new QueueEvents(EVENTS_QUEUE, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix });
     await events.waitUntilReady();
     let ran = false;
-    const worker = createContractWorker(EVENTS_QUEUE, { 'event.archive': async () => void (ran = true), 'event.reprocess-quarantined': async () => {} }, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix });
+    const worker = createContractWorker(EVENTS_QUEUE, { 'event.archive': async () => void (ran = true), 'event.archive-batch': async () => {}, 'event.reprocess-quarantined': async () => {} }, { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix });
     try {
       // A producer that bypasses addJob (an old build, a hand-made job) cannot get bad data past the worker.
       const job = await queue.add('event.archive', { v: 1, id: 'nope' }, { attempts: 5 });

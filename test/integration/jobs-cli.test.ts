@@ -21,6 +21,7 @@ describe('npm run jobs', () => {
         'event.archive': async () => {
           throw new UnrecoverableError('postgres was down for too long');
         },
+        'event.archive-batch': async () => {},
         'event.reprocess-quarantined': async () => {},
       },
       { connection: new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null }), prefix },
