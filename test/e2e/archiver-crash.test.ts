@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bodyKey } from '../../libs/jobs/body-store.js';
 import { CRASHES_ARCHIVER } from '../../services/archiver/crash-quarantine.js';
 import { localDay } from '../../services/archiver/daily-logs.js';
 import { createTestWorld } from '../helpers/archiver.js';
@@ -240,5 +241,52 @@ describe('a job that kills the archiver every time', async () => {
     const nextId = await harness.post(2);
     await waitFor(() => db.selectFrom('events').select('id').where('id', '=', nextId).executeTakeFirst(), 20_000, 'the next event archived');
     expect(await db.selectFrom('events').select('id').where('id', '=', eventId).executeTakeFirst()).toBeUndefined();
+  });
+});
+
+/**
+ * kill -9 an archiver in the middle of an event.archive-batch job (events posted concurrently,
+ * so the ingest wrote them as one batch): the batch is not run again as a batch but split into
+ * one event.archive job per event, and every event ends archived exactly once.
+ */
+describe('archiver killed in the middle of a batch job', async () => {
+  const harness = await crashHarness('crash-batch');
+  const { db, queue } = harness.world;
+  beforeAll(() => harness.setUp());
+  afterAll(() => harness.tearDown());
+
+  it('splits the stalled batch into single jobs and archives every event once', { timeout: 90_000 }, async () => {
+    const EVENTS = 12;
+    // An archiver creates and migrates the database, then stops: the concurrent posts wait in the queue as the ingest wrote them.
+    await (await harness.startArchiver()).stop();
+    const ids = await Promise.all(Array.from({ length: EVENTS }, (_, n) => harness.post(n + 1)));
+    const batches = (await queue.getJobs(['waiting'], 0, -1)).filter((job) => job.name === 'event.archive-batch');
+    expect(batches.length).toBeGreaterThan(0);
+
+    await harness.blockInserts();
+    const archiver = await harness.startArchiver();
+    await harness.insertIsBlocked();
+    await harness.crash(archiver);
+    await harness.releaseInserts();
+    await harness.startArchiver();
+
+    await waitFor(async () => (await db.selectFrom('events').select('id').execute()).length === EVENTS, 30_000, 'every event archived');
+    await waitFor(async () => (await queue.getJobCounts('waiting', 'active', 'delayed')).waiting === 0 && (await queue.getJobCounts('active')).active === 0, 15_000, 'the queue to drain');
+    expect((await queue.getJobCounts('failed')).failed).toBe(0);
+    // The killed batches were split: their events completed as event.archive jobs of their own (job id = event id).
+    const split = await Promise.all(batches.map(async (batch) => (await queue.getJob(batch.id!))?.returnvalue as { splitOut: number } | undefined));
+    expect(split.some((result) => (result?.splitOut ?? 0) > 0)).toBe(true);
+    const singles = (await queue.getJobs(['completed'], 0, -1)).filter((job) => job.name === 'event.archive');
+    expect(singles.every((job) => ids.includes(job.id!))).toBe(true);
+    expect(singles.length).toBeGreaterThan(0);
+    expect(await db.selectFrom('quarantined_events').select('id').execute()).toEqual([]);
+
+    const rows = await db.selectFrom('events').select(['id', 'serial_no']).execute();
+    expect(rows.map((row) => row.id).sort()).toEqual([...ids].sort());
+    expect(rows.map((row) => Number(row.serial_no)).sort((a, b) => a - b)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
+    expect(await db.selectFrom('event_pictures').select('event_id').execute()).toHaveLength(EVENTS);
+    const log = await readFile(join(harness.world.dataDir, 'logs', `hikvision_events_${localDay(new Date())}.log`), 'utf8');
+    for (const id of ids) expect(log.split('\n').filter((line) => line.includes(id))).toHaveLength(1);
+    for (const id of ids) expect(await harness.world.redis.exists(bodyKey(harness.world.prefix, id))).toBe(0);
   });
 });
