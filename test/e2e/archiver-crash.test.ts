@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidV7 } from '../../libs/ids/uuid-v7.js';
 import { bodyKey } from '../../libs/jobs/body-store.js';
+import { createEventWriter } from '../../services/ingest/event-writer.js';
 import { CRASHES_ARCHIVER } from '../../services/archiver/crash-quarantine.js';
 import { localDay } from '../../services/archiver/daily-logs.js';
 import { createTestWorld } from '../helpers/archiver.js';
@@ -257,11 +259,21 @@ describe('archiver killed in the middle of a batch job', async () => {
 
   it('splits the stalled batch into single jobs and archives every event once', { timeout: 90_000 }, async () => {
     const EVENTS = 12;
-    // An archiver creates and migrates the database, then stops: the concurrent posts wait in the queue as the ingest wrote them.
+    // An archiver creates and migrates the database, then stops: the events wait in the queue as the ingest wrote them.
     await (await harness.startArchiver()).stop();
-    const ids = await Promise.all(Array.from({ length: EVENTS }, (_, n) => harness.post(n + 1)));
+    // The ingest's own writer, given the events in one tick as concurrent requests would (HTTP
+    // posts may or may not overlap), so they are one transaction and one batch job.
+    const write = createEventWriter({ redis: harness.world.redis, queue, prefix: harness.world.prefix, timeoutMs: 5_000 });
+    const ids = Array.from({ length: EVENTS }, () => uuidV7());
+    await Promise.all(
+      ids.map((id, n) => {
+        const { body, contentType } = faceEvent(n + 1);
+        const headers = { 'content-type': contentType, 'content-length': String(body.length) };
+        return write({ id, receivedAt: new Date().toISOString(), remoteAddress: '127.0.0.1', method: 'POST', path: '/event/notification', query: '', headers }, body);
+      }),
+    );
     const batches = (await queue.getJobs(['waiting'], 0, -1)).filter((job) => job.name === 'event.archive-batch');
-    expect(batches.length).toBeGreaterThan(0);
+    expect(batches).toHaveLength(1);
 
     await harness.blockInserts();
     const archiver = await harness.startArchiver();
