@@ -15,7 +15,8 @@ import { createEventWriter } from '../services/ingest/event-writer.js';
  *
  *   one-command  the TRUE floor: the body stored with a single `SET <prefix>:floor:<uuid> <body>`
  *                (one Redis command per event, the least a durable ingest can do)
- *   bullmq       the same durable writes as the ingest (body chunks + BullMQ job, through the
+ *   bullmq       the same durable writes as the ingest (body chunks + BullMQ job, one per event
+ *                or one event.archive-batch job per concurrent batch, through the
  *                ingest's own writer), so ingest / this floor is the ingest's overhead over BullMQ
  *
  *   FLOOR_MODE=one-command FLOOR_PORT=8090 REDIS_URL=redis://127.0.0.1:6379 QUEUE_PREFIX=bench \

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { TEST_POSTGRES_URL } from '../test/helpers/database.js';
 import { PrivateRedis } from '../test/helpers/redis-server.js';
-import { benchArchiverThroughput, type ArchiverThroughputResult } from './archiver-throughput.js';
+import { ARCHIVER_BEFORE_BATCH_JOBS, benchArchiverThroughput, type ArchiverThroughputResult } from './archiver-throughput.js';
 import { benchArchiverOutage, type ArchiverOutageResult } from './archiver-outage.js';
 import { benchEventsApi, type EventsApiResult } from './events-api.js';
 import { benchIngestDigest, type IngestDigestResult } from './ingest-digest.js';
@@ -298,7 +298,7 @@ function report(results: Results): string {
     out.push(
       '',
       `2${{ face: 'a', motion: 'b', heartbeat: 'c' }[r.payload]}. Archiver throughput — ${fmt.int(r.events)} ${r.describe}, ${fmt.int(r.bodyBytes)} B each, pre-queued, concurrency ${r.concurrency}`,
-      '   floor = plain BullMQ Worker that reads each body (HMGET) and deletes it; archiver = services/archiver/main.ts, fresh database, temp DATA_DIR',
+      '   filled by the ingest\'s writer from 64 concurrent writers (event.archive-batch jobs, as under load); floor = plain BullMQ Worker that reads each body (HMGET) and deletes it; archiver = services/archiver/main.ts, fresh database, temp DATA_DIR',
       '',
       formatTable(
         ['consumer', 'events/s', 'wall s', 'rows'],
@@ -306,6 +306,7 @@ function report(results: Results): string {
           ['queue floor (no-op worker)', fmt.int(r.floor.eventsPerSecond), fmt.s(r.floor.wallSeconds), '–'],
           ['archiver', fmt.int(r.archiver.eventsPerSecond), fmt.s(r.archiver.wallSeconds), `${r.archiver.archivedRows}`],
           ['archiver / floor', fmt.ratio(r.ratio), '', ''],
+          ...(ARCHIVER_BEFORE_BATCH_JOBS[r.payload] ? [['archiver before the batch jobs (docs/benchmarks.md)', fmt.int(ARCHIVER_BEFORE_BATCH_JOBS[r.payload]!), '', '']] : []),
         ],
       ),
       '   archiver events/s: from its first metrics scrape to hikhub_archiver_events_total = N; wall s: from spawning the process (boot and migrations included)',
