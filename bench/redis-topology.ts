@@ -50,8 +50,7 @@ async function openShards(url: string, prefixes: string[]): Promise<Shard[]> {
       const redis = createRedisConnection(url, 'producer', 'hikhub-bench-topology');
       if (!(await waitUntilReady(redis, 10_000))) throw new Error(`${url}: not ready`);
       const queue = createQueue(EVENTS_QUEUE, redis, prefix);
-      // The writer's connection type is narrowed to Redis until services/ingest takes RedisClient.
-      return { redis, queue, write: createEventWriter({ redis: redis as never, queue, prefix, timeoutMs: 10_000 }) };
+      return { redis, queue, write: createEventWriter({ redis, queue, prefix, timeoutMs: 10_000 }) };
     }),
   );
 }

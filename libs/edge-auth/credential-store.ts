@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { digestHa1 } from '../digest/digest.js';
+import type { RedisClient } from '../redis/connection.js';
+import { keyLayout } from '../redis/key-layout.js';
 import { looksLikePathToken } from './path-token.js';
 
 /**
@@ -38,7 +39,7 @@ export class EdgeCredentialStore {
 
   constructor(
     /** The edge's connection (the Digest replay guard shares it). */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly prefix: string,
     options: { cacheMs?: number; realm?: string } = {},
   ) {
@@ -96,11 +97,11 @@ export class EdgeCredentialStore {
   }
 
   private tokenKey(token: string): string {
-    return `${this.prefix}:edge:token:${hashPathToken(token)}`;
+    return keyLayout(this.prefix).edgeToken(hashPathToken(token));
   }
 
   private digestKey(username: string): string {
-    return `${this.prefix}:edge:digest:${username}`;
+    return keyLayout(this.prefix).edgeDigest(username);
   }
 
   /** Answers (unknown ones too) are kept for cacheMs; the cache is bounded so guessing tokens cannot grow it. */

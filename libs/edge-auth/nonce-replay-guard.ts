@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
+import { keyLayout } from '../redis/key-layout.js';
 
 /**
  * Replay guard for the nonce count (`nc`) of Digest qop=auth requests, shared by every ingest
@@ -62,13 +63,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `;
 
-type RedisWithNonceCount = Redis & { hikhubNonceFirstUse(key: string, id: string, nc: number, maxGaps: number, expireMs: number): Promise<number> };
+type RedisWithNonceCount = RedisClient & { hikhubNonceFirstUse(key: string, id: string, nc: number, maxGaps: number, expireMs: number): Promise<number> };
 
 export class NonceReplayGuard {
   private readonly redis: RedisWithNonceCount;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly maxGaps = DEFAULT_MAX_GAPS,
   ) {
@@ -84,7 +85,7 @@ export class NonceReplayGuard {
    */
   async firstUse(nonce: string, issuedAt: number, nc: number, rememberMs: number): Promise<boolean> {
     if (!Number.isInteger(nc) || nc < 1 || nc > 0xffff_ffff) return false;
-    const key = `${this.prefix}:edge:nonces:${Math.floor(issuedAt / ISSUE_SLOT_MS)}:${nonce[SUB_BUCKET_CHAR] ?? '_'}`;
+    const key = keyLayout(this.prefix).edgeNonces(Math.floor(issuedAt / ISSUE_SLOT_MS), nonce[SUB_BUCKET_CHAR] ?? '_');
     const expireMs = Math.max(1, Math.ceil(rememberMs)) + ISSUE_SLOT_MS;
     return (await this.redis.hikhubNonceFirstUse(key, nonce.slice(0, NONCE_ID_CHARS), nc, this.maxGaps, expireMs)) === 1;
   }

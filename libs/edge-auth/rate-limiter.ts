@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { withTimeout } from '../redis/connection.js';
 
 /**
@@ -43,13 +43,13 @@ end
 return 0
 `;
 
-type RedisWithGcra = Redis & { hikhubGcra(...args: (string | number)[]): Promise<number> };
+type RedisWithGcra = RedisClient & { hikhubGcra(...args: (string | number)[]): Promise<number> };
 
 export class RedisRateLimiter {
   private readonly redis: RedisWithGcra;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly timeoutMs = 100,
   ) {
     if (!('hikhubGcra' in redis)) redis.defineCommand('hikhubGcra', { lua: GCRA });

@@ -89,12 +89,12 @@ export function createRedisConnection(url: string | RedisTarget, role: Connectio
   }
 }
 
-export function createProducerConnection(url: string, name: string, log?: ErrorLog): Redis {
-  return createRedisConnection(url, 'producer', name, log) as Redis;
+export function createProducerConnection(url: string, name: string, log?: ErrorLog): RedisClient {
+  return createRedisConnection(url, 'producer', name, log);
 }
 
-export function createWorkerConnection(url: string, name: string, log?: ErrorLog): Redis {
-  return createRedisConnection(url, 'worker', name, log) as Redis;
+export function createWorkerConnection(url: string, name: string, log?: ErrorLog): RedisClient {
+  return createRedisConnection(url, 'worker', name, log);
 }
 
 export async function isRedisReady(redis: RedisClient): Promise<boolean> {

@@ -1,11 +1,11 @@
 import { UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { isDataException, pgSafeJson, pgSafeText } from '../../libs/db/pg-safe.js';
 import { ParseFailure, type HikvisionEvent } from '../../libs/hikvision/event-model.js';
 import { parseRequest } from '../../libs/hikvision/parse-request.js';
 import { BodyMissingError, readBody } from '../../libs/jobs/body-store.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
+import type { RedisClient } from '../../libs/redis/connection.js';
 import type { BodyCleanup } from './body-cleanup.js';
 import type { DailyLogs } from './daily-logs.js';
 import type { DeviceRegistry } from './device-registry.js';
@@ -17,7 +17,7 @@ import type { Quarantine } from './quarantine.js';
 
 export interface ArchiveDependencies {
   /** Reads bodies; their removal goes through `bodies`. */
-  redis: Redis;
+  redis: RedisClient;
   bodies: BodyCleanup;
   events: EventRepository;
   devices: DeviceRegistry;

@@ -11,6 +11,7 @@ import type { RateLimit, RedisRateLimiter } from '../../libs/edge-auth/rate-limi
 import { findPathToken, redactTarget } from '../../libs/edge-auth/token-redaction.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import { withTimeout } from '../../libs/redis/connection.js';
+import { keyLayout } from '../../libs/redis/key-layout.js';
 import { edgeModes } from './edge-config.js';
 import type { AuthFailureReason, IngestMetrics, IngestRejectionReason } from './metrics.js';
 
@@ -87,7 +88,7 @@ export function createEdgeGuard(options: {
     settings.INGEST_DIGEST_USERNAME !== undefined && settings.INGEST_DIGEST_PASSWORD !== undefined
       ? { username: settings.INGEST_DIGEST_USERNAME, ha1: digestHa1(settings.INGEST_DIGEST_USERNAME, realm, settings.INGEST_DIGEST_PASSWORD) }
       : null;
-  const prefix = `${settings.QUEUE_PREFIX}:edge:rate`;
+  const keys = keyLayout(settings.QUEUE_PREFIX);
   // A hung Redis must not hold a device's request: past this the caller answers 503 and the device retries.
   const lookup = <T>(promise: Promise<T>) => withTimeout(promise, CREDENTIAL_LOOKUP_TIMEOUT_MS);
   let lastLimiterWarning = 0;
@@ -170,7 +171,7 @@ export function createEdgeGuard(options: {
       metrics.authFailures.inc({ reason: 'forbidden_address' });
       return refuse(403, 'Forbidden\n', 'forbidden_address', { connection: 'close' });
     }
-    const perAddress = await limit([{ key: `${prefix}:addr:${edge.address}`, ratePerSecond: settings.INGEST_RATE_PER_ADDRESS, burst: settings.INGEST_BURST_PER_ADDRESS }]);
+    const perAddress = await limit([{ key: keys.edgeRateByAddress(edge.address), ratePerSecond: settings.INGEST_RATE_PER_ADDRESS, burst: settings.INGEST_BURST_PER_ADDRESS }]);
     if (perAddress) return perAddress;
 
     const auth = await authenticate(edge);
@@ -179,7 +180,7 @@ export function createEdgeGuard(options: {
       return refuse(401, 'Unauthorized\n', 'unauthenticated', { 'www-authenticate': challenge(auth.stale) });
     }
     if (auth.deviceId !== null) {
-      const perDevice = await limit([{ key: `${prefix}:device:${auth.deviceId}`, ratePerSecond: settings.INGEST_RATE_PER_DEVICE, burst: settings.INGEST_BURST_PER_DEVICE }]);
+      const perDevice = await limit([{ key: keys.edgeRateByDevice(auth.deviceId), ratePerSecond: settings.INGEST_RATE_PER_DEVICE, burst: settings.INGEST_BURST_PER_DEVICE }]);
       if (perDevice) return perDevice;
     }
     // Whatever INGEST_AUTH is, no token is recorded: a device configured with one before token

@@ -1,10 +1,9 @@
 import { Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { BODY_JOB_FIELD, bodyKey, splitBody } from '../../libs/jobs/body-store.js';
 import { jobDefinition, type JobPayload } from '../../libs/jobs/catalog.js';
 import { EVENT_BATCH_MAX_EVENTS, EVENT_BATCH_VERSION, eventBatchJobId } from '../../libs/jobs/events.js';
 import { RAW_EVENT_VERSION, type RawEvent } from '../../libs/jobs/raw-event.js';
-import { TimeoutError, withTimeout } from '../../libs/redis/connection.js';
+import { TimeoutError, withTimeout, type RedisClient } from '../../libs/redis/connection.js';
 
 export type RequestRecord = Omit<RawEvent, 'v' | 'body'>;
 
@@ -44,7 +43,7 @@ interface Pending {
  * The payload is not validated here (its type is the contract's; the worker validates every
  * job, and test/integration/ingest.test.ts checks the ingest's jobs against the schema).
  */
-export function createEventWriter(options: { redis: Redis; queue: Queue; prefix: string; timeoutMs: number }) {
+export function createEventWriter(options: { redis: RedisClient; queue: Queue; prefix: string; timeoutMs: number }) {
   const { redis, queue, prefix, timeoutMs } = options;
   const single = jobDefinition(SINGLE);
   const batchDefinition = jobDefinition(BATCH);

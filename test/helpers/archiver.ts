@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { archiverEnvSchema, loadEnv, type ArchiverEnv } from '../../libs/config/env.js';
 import { createDb } from '../../libs/db/database.js';
 import { EVENTS_QUEUE } from '../../libs/jobs/events.js';
@@ -32,8 +31,7 @@ export async function createTestWorld(label: string, redisUrl = TEST_REDIS_URL) 
   const isolation = await createIsolation(label, redisUrl);
   // Kysely connects on first query, so this is safe before any service has created the database.
   const db = createDb(isolation.databaseUrl, 2);
-  // TODO(engineer F, before 12:00): drop the cast once services/archiver takes RedisClient.
-  const redis = createRedisConnection(redisUrl, 'worker', 'hikhub-test-world') as Redis;
+  const redis = createRedisConnection(redisUrl, 'worker', 'hikhub-test-world');
   const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix: isolation.prefix });
   return {
     databaseUrl: isolation.databaseUrl,

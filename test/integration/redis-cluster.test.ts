@@ -150,14 +150,13 @@ describe('hikhub on a 3-master Redis Cluster', () => {
   it('the edge keys: credentials and a rate limit over two keys in one script', async () => {
     const prefix = await prefixOnMaster(1, 'edge');
     try {
-      // B's credential store still types its connection as a single Redis; the commands are the same.
-      const store = new EdgeCredentialStore(redis as never, prefix, { cacheMs: 0 });
+      const store = new EdgeCredentialStore(redis, prefix, { cacheMs: 0 });
       const token = createPathToken();
       await store.setPathToken(token, 'device-1');
       expect(await store.resolvePathToken(token)).toBe('device-1');
       await store.setDigestCredential('door-1', 'secret-password', 'device-1');
       expect(await store.resolveDigestHa1('door-1')).toMatchObject({ deviceId: 'device-1' });
-      const limiter = new RedisRateLimiter(redis as never);
+      const limiter = new RedisRateLimiter(redis);
       const keys = keyLayout(prefix);
       const limits = [
         { key: keys.edgeRateByAddress('10.0.0.7'), ratePerSecond: 1, burst: 1 },
