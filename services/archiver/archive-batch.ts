@@ -4,6 +4,7 @@ import type { JobPayload } from '../../libs/jobs/catalog.js';
 import { addJobs, type JobContext } from '../../libs/jobs/queues.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
+import type { RedisClient } from '../../libs/redis/connection.js';
 import type { ArchiveOutcome } from './metrics.js';
 import { classifyOutage } from './outage-classification.js';
 
@@ -13,6 +14,8 @@ export interface BatchResult {
   outcomes: Partial<Record<ArchiveOutcome, number>>;
   /** Events handed on as single `event.archive` jobs. */
   splitOut: number;
+  /** Events an earlier run of this batch finished (their body gone, e.g. a heartbeat, which leaves no row). */
+  handledBefore: number;
 }
 
 /**
@@ -28,26 +31,41 @@ export interface BatchResult {
  *   backoff, failed set, crash quarantine), and the innocent events of its batch are not re-run;
  * - the batch stalled (an archiver died while running it) → it is not run again as a batch but
  *   split whole, so crash-quarantine.ts counts deaths per event and quarantines only the poison.
+ * A body leaves Redis only once its event's work is durable, so when a batch runs again (handed
+ * back, retried, stalled) an event whose body is gone was finished by an earlier run — a heartbeat
+ * leaves no row to prove it — and is neither split out nor failed. On a batch's first run a
+ * missing body is a real loss, and its split-out job fails loudly as a single job does.
  */
 export function createBatchHandler(deps: {
   queue: Queue;
+  redis: RedisClient;
   archiveEvent: (raw: RawEvent) => Promise<{ outcome: ArchiveOutcome }>;
   splitEvents: Counter<'reason'>;
   logger: Logger;
 }) {
-  const { queue, archiveEvent, splitEvents, logger } = deps;
+  const { queue, redis, archiveEvent, splitEvents, logger } = deps;
 
-  const splitOut = async (events: RawEvent[], reason: SplitReason, context: JobContext): Promise<void> => {
+  /** Splits out the events, but on a batch's re-run only those whose body is still there; returns how many it split. */
+  const splitOut = async (events: RawEvent[], reason: SplitReason, context: JobContext): Promise<number> => {
+    let pending = events;
+    if (!isFirstRun(context)) {
+      const exists = await Promise.all(events.map((raw) => redis.exists(raw.body.key)));
+      pending = events.filter((_, index) => exists[index] === 1);
+      const done = events.filter((_, index) => exists[index] !== 1);
+      if (done.length > 0) logger.info({ jobId: context.jobId, eventIds: done.map((raw) => raw.id) }, 'batch run again: events whose body is gone were finished by an earlier run');
+    }
+    if (pending.length === 0) return 0;
     // Job id = event id: a split repeated after a crash adds nothing twice.
-    await addJobs(queue, 'event.archive', events.map((raw) => ({ payload: raw, jobId: raw.id })));
-    splitEvents.inc({ reason }, events.length);
-    logger.warn({ jobId: context.jobId, events: events.length, reason }, 'batch events split out into single jobs');
+    await addJobs(queue, 'event.archive', pending.map((raw) => ({ payload: raw, jobId: raw.id })));
+    splitEvents.inc({ reason }, pending.length);
+    logger.warn({ jobId: context.jobId, events: pending.length, reason }, 'batch events split out into single jobs');
+    return pending.length;
   };
 
   return async function archiveBatch(payload: JobPayload<'event.archive-batch'>, context: JobContext): Promise<BatchResult> {
     if (context.job.stalledCounter >= 1) {
-      await splitOut(payload.events, 'stalled', context);
-      return { outcomes: {}, splitOut: payload.events.length };
+      const split = await splitOut(payload.events, 'stalled', context);
+      return { outcomes: {}, splitOut: split, handledBefore: payload.events.length - split };
     }
     const settled = await Promise.allSettled(payload.events.map((raw) => archiveEvent(raw)));
     const outcomes: BatchResult['outcomes'] = {};
@@ -62,9 +80,14 @@ export function createBatchHandler(deps: {
       }
     });
     if (outage !== undefined) throw outage;
-    if (failed.length > 0) await splitOut(failed, 'failed', context);
-    return { outcomes, splitOut: failed.length };
+    const split = failed.length > 0 ? await splitOut(failed, 'failed', context) : 0;
+    return { outcomes, splitOut: split, handledBefore: failed.length - split };
   };
+}
+
+/** Taken for the first time: BullMQ counts every take (`attemptsStarted`), hand-backs and stalls included. */
+function isFirstRun(context: JobContext): boolean {
+  return context.job.attemptsStarted <= 1 && context.job.stalledCounter === 0;
 }
 
 function errorMessage(error: unknown): string {

@@ -85,7 +85,7 @@ export function startArchiver(env: ArchiverEnv, logger: Logger): Promise<Running
     const permits = createEventPermits(env.ARCHIVER_CONCURRENCY);
     const archiveOne = createArchiveHandler(archiveDependencies);
     const archiveEvent = (raw: RawEvent) => permits.run(() => archiveOne(raw));
-    const archiveBatch = createBatchHandler({ queue, archiveEvent, splitEvents: metrics.batchSplitEvents, logger });
+    const archiveBatch = createBatchHandler({ queue, redis, archiveEvent, splitEvents: metrics.batchSplitEvents, logger });
     // A re-run goes through the same handler; only a renewed parse failure lands on its existing quarantine row.
     const reprocessQuarantined = createReprocessHandler({
       db,

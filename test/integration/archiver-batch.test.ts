@@ -56,9 +56,12 @@ describe('archiver: event batches', async () => {
   });
 
   /** Stores the bodies (null: a body that never reached Redis) and adds one batch job for them, as the ingest does. */
-  const enqueueBatch = async (bodies: (string | Buffer | null)[], options: { delay?: number; contentType?: string } = {}) => {
+  const enqueueBatch = async (entries: (string | { body: Buffer; contentType: string } | null)[], options: { delay?: number } = {}) => {
     const events: RawEvent[] = [];
-    for (const body of bodies) {
+    const bodies = entries.map((entry) => (typeof entry === 'object' && entry !== null ? entry.body : entry));
+    for (const [index, body] of bodies.entries()) {
+      const entry = entries[index];
+      const contentType = typeof entry === 'object' && entry !== null ? entry.contentType : 'application/xml';
       const id = uuidV7();
       const key = bodyKey(prefix, id);
       const chunks = body === null ? 1 : await writeBody(redis, key, Buffer.from(body));
@@ -70,7 +73,7 @@ describe('archiver: event batches', async () => {
         method: 'POST',
         path: '/event/notification',
         query: '',
-        headers: { 'content-type': options.contentType ?? 'application/xml' },
+        headers: { 'content-type': contentType },
         body: { key, bytes: body === null ? 0 : Buffer.byteLength(body), chunks },
       });
     }
@@ -88,7 +91,7 @@ describe('archiver: event batches', async () => {
   it('archives every event of a batch and completes it with the count of each outcome', async () => {
     const { jobId, ids } = await enqueueBatch([VMD('02:00:00:00:0b:01', 1), VMD('02:00:00:00:0b:01', 2), HEARTBEAT, NOT_AN_EVENT]);
     const job = await finished(jobId);
-    expect(job.returnvalue).toEqual({ outcomes: { archived: 2, heartbeat: 1, quarantined: 1 }, splitOut: 0 });
+    expect(job.returnvalue).toEqual({ outcomes: { archived: 2, heartbeat: 1, quarantined: 1 }, splitOut: 0, handledBefore: 0 });
     expect(job.attemptsMade).toBe(1);
     expect(await rowIds(ids)).toEqual([ids[0], ids[1]].sort());
     expect((await db.selectFrom('quarantined_events').select('reason_code').where('id', '=', ids[3]!).executeTakeFirst())?.reason_code).toBe('not_an_event');
@@ -101,7 +104,7 @@ describe('archiver: event batches', async () => {
     const before = await metric(/hikhub_archiver_batch_split_events_total\{reason="failed",service="archiver"\} (\d+)/);
     const { jobId, ids } = await enqueueBatch([VMD('02:00:00:00:0b:02', 1), null, VMD('02:00:00:00:0b:02', 2)]);
     const job = await finished(jobId);
-    expect(job.returnvalue).toEqual({ outcomes: { archived: 2 }, splitOut: 1 });
+    expect(job.returnvalue).toEqual({ outcomes: { archived: 2 }, splitOut: 1, handledBefore: 0 });
     expect(await rowIds(ids)).toEqual([ids[0], ids[2]].sort());
     // The split-out event lives as an event.archive job of its own (job id = event id): its body is missing, so it fails for good.
     const single = await reached(ids[1]!, 'failed');
@@ -111,12 +114,16 @@ describe('archiver: event batches', async () => {
     expect(await metric(/hikhub_archiver_batch_split_events_total\{reason="failed",service="archiver"\} (\d+)/)).toBe(before + 1);
   });
 
-  it('does not run a stalled batch again as a batch: each event goes on as a single job', async () => {
-    const { jobId, ids } = await enqueueBatch([VMD('02:00:00:00:0b:03', 1), VMD('02:00:00:00:0b:03', 2), VMD('02:00:00:00:0b:03', 3)], { delay: 1_000 });
-    // What BullMQ's stall check does to a job whose archiver died (moveStalledJobsToWait: HINCRBY stc), before the job runs again.
+  it('does not run a stalled batch again as a batch: each event not yet finished goes on as a single job', async () => {
+    const { jobId, ids } = await enqueueBatch([VMD('02:00:00:00:0b:03', 1), VMD('02:00:00:00:0b:03', 2), VMD('02:00:00:00:0b:03', 3), HEARTBEAT], { delay: 1_000 });
+    // What BullMQ's stall check does to a job whose archiver died (moveStalledJobsToWait: HINCRBY stc), before the job runs again;
+    // the dead archiver had counted the heartbeat (its body is removed only then, and it leaves no row).
     await redis.hincrby(`${prefix}:events:${jobId}`, 'stc', 1);
+    await redis.unlink(bodyKey(prefix, ids[3]!));
     const job = await finished(jobId);
-    expect(job.returnvalue).toEqual({ outcomes: {}, splitOut: 3 });
+    expect(job.returnvalue).toEqual({ outcomes: {}, splitOut: 3, handledBefore: 1 });
+    expect(await queue.getJob(ids[3]!)).toBeUndefined();
+    ids.pop();
     for (const id of ids) {
       const single = await finished(id);
       expect(single.returnvalue).toEqual({ outcome: 'archived' });
@@ -131,7 +138,10 @@ describe('archiver: event batches', async () => {
     await rename(dataDir, `${dataDir}.away`);
     await writeFile(dataDir, 'not a directory');
     try {
-      const { jobId, ids } = await enqueueBatch([FACE(1), FACE(2), FACE(3)], { contentType: 'multipart/form-data; boundary=B' });
+      // A heartbeat needs no disk: the first run counts it (body gone, no row); the re-run must not take that for a loss.
+      const face = (serialNo: number) => ({ body: FACE(serialNo), contentType: 'multipart/form-data; boundary=B' });
+      const { jobId, ids } = await enqueueBatch([face(1), face(2), face(3), HEARTBEAT]);
+      const heartbeat = ids.pop()!;
       await waitFor(async () => (await metric(/hikhub_archiver_jobs_held_back_total\{dependency="pictures",service="archiver"\} (\d+)/)) >= 2, 15_000, 'the batch held back');
       const held = await queue.getJob(jobId);
       expect(held?.attemptsMade).toBe(0);
@@ -143,6 +153,9 @@ describe('archiver: event batches', async () => {
       // Events done before the outage was seen (rows in, log lines pending) are finished on the re-run, none twice.
       const outcomes = (job.returnvalue as { outcomes: Record<string, number> }).outcomes;
       expect(outcomes).toEqual({ archived: 3 });
+      expect((job.returnvalue as { handledBefore: number }).handledBefore).toBe(1);
+      expect(await queue.getJob(heartbeat)).toBeUndefined();
+      expect(await redis.exists(bodyKey(prefix, heartbeat))).toBe(0);
       expect(await rowIds(ids)).toEqual([...ids].sort());
       for (const id of ids) expect(await redis.exists(bodyKey(prefix, id))).toBe(0);
       expect((await queue.getJobCounts('failed')).failed).toBe(1); // the split-out job of the earlier test
