@@ -49,7 +49,7 @@ describe('hikhub on a 3-master Redis Cluster', () => {
   afterAll(async () => {
     redis?.disconnect();
     await cluster?.stop();
-  });
+  }, 30_000);
 
   /** A hash-tagged prefix whose slot lives on master `index` (by port order), so each master gets used. */
   async function prefixOnMaster(index: number, label: string): Promise<string> {
@@ -64,9 +64,12 @@ describe('hikhub on a 3-master Redis Cluster', () => {
 
   it('ingest writes events and the archiver archives them, end to end', async () => {
     const world = await createTestWorld('cluster_e2e', cluster.url);
-    const archiver = await startTestArchiver({ ...world.env, ARCHIVER_CONCURRENCY: '4' });
-    const ingest = await startTestIngest({ REDIS_URL: cluster.url, QUEUE_PREFIX: world.prefix });
+    const stops: (() => Promise<unknown>)[] = [() => world.teardown()];
     try {
+      const archiver = await startTestArchiver({ ...world.env, ARCHIVER_CONCURRENCY: '4' });
+      stops.unshift(() => archiver.stop());
+      const ingest = await startTestIngest({ REDIS_URL: cluster.url, QUEUE_PREFIX: world.prefix });
+      stops.unshift(() => ingest.stop());
       expect(world.prefix).toMatch(/^\{.*\}$/);
       const statuses = await Promise.all(
         Array.from({ length: 20 }, (_, i) => sendRaw(ingest.port, buildPost('/hikvision/events', VMD('AC:B9:2F:49:44:75', i + 1), { 'Content-Type': 'application/xml' }))),
@@ -97,17 +100,18 @@ describe('hikhub on a 3-master Redis Cluster', () => {
       expect(ingestMetrics).toMatch(/hikhub_queue_workers\{queue="events",service="ingest"\} 1/);
       expect(Number(/^hikhub_redis_memory_used_bytes\S* (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
-      await ingest.stop();
-      await archiver.stop();
-      await world.teardown();
+      for (const stop of stops) await stop(); // also what started before a failed start
     }
   }, 90_000);
 
   it('the provisioner runs a job on a terminal; its locks, budget, circuit and per-device index work', async () => {
     const world = await createProvisioningWorld('cluster_prov', cluster.url);
-    const provisioner = await startTestProvisioner({ ...world.env, PROVISIONER_CONCURRENCY: '4' });
-    const terminal = await startSimulatedTerminal();
+    const stops: (() => Promise<unknown>)[] = [() => world.teardown()];
     try {
+      const provisioner = await startTestProvisioner({ ...world.env, PROVISIONER_CONCURRENCY: '4' });
+      stops.unshift(() => provisioner.stop());
+      const terminal = await startSimulatedTerminal();
+      stops.unshift(() => terminal.close());
       const device = await world.desired.createDevice({ name: 'door', host: terminal.host, port: terminal.port, scheme: 'http', username: terminal.username, password: terminal.password });
       await world.desired.createPerson({ employeeNo: '1001', name: 'Person 1001', cards: ['77'] });
       await world.desired.setDevicePeople(device.id, ['1001']);
@@ -141,9 +145,7 @@ describe('hikhub on a 3-master Redis Cluster', () => {
       await circuit.reset('d1'); // DEL of two keys: CROSSSLOT unless both share the prefix's slot
       expect(await circuit.openUntil('d1')).toBeNull();
     } finally {
-      await terminal.close();
-      await provisioner.stop();
-      await world.teardown();
+      for (const stop of stops) await stop();
     }
   }, 90_000);
 
@@ -223,24 +225,28 @@ describe('hikhub on a Redis Cluster through a master failover', () => {
 
   afterAll(async () => {
     await cluster?.stop();
-  });
+  }, 30_000);
 
   it('archives events posted after the master of its prefix was killed and its replica took over', async () => {
     const world = await createTestWorld('cluster_failover', cluster.url);
-    const archiver = await startTestArchiver({ ...world.env, ARCHIVER_CONCURRENCY: '4' });
-    const ingest = await startTestIngest({ REDIS_URL: cluster.url, QUEUE_PREFIX: world.prefix });
-    const post = async (channel: number): Promise<void> => {
-      for (let attempt = 0; attempt < 150; attempt += 1) {
-        const response = await sendRaw(ingest.port, buildPost('/hikvision/events', VMD('AC:B9:2F:49:44:77', channel), { 'Content-Type': 'application/xml' }));
-        if (response?.status === 200) return;
-        expect(response?.status).toBe(503);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error(`event ${channel} was never acknowledged`);
-    };
-    const archived = async () =>
-      (await world.db.selectFrom('events').select('channel_id').where('mac_address', '=', 'ac:b9:2f:49:44:77').execute()).map((row) => Number(row.channel_id));
+    const stops: (() => Promise<unknown>)[] = [() => world.teardown()];
     try {
+      const archiver = await startTestArchiver({ ...world.env, ARCHIVER_CONCURRENCY: '4' });
+      stops.unshift(() => archiver.stop());
+      const ingest = await startTestIngest({ REDIS_URL: cluster.url, QUEUE_PREFIX: world.prefix });
+      stops.unshift(() => ingest.stop());
+      const post = async (channel: number): Promise<void> => {
+        for (let attempt = 0; attempt < 150; attempt += 1) {
+          const response = await sendRaw(ingest.port, buildPost('/hikvision/events', VMD('AC:B9:2F:49:44:77', channel), { 'Content-Type': 'application/xml' }));
+          if (response?.status === 200) return;
+          expect(response?.status).toBe(503);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error(`event ${channel} was never acknowledged`);
+      };
+      const archived = async () =>
+        (await world.db.selectFrom('events').select('channel_id').where('mac_address', '=', 'ac:b9:2f:49:44:77').execute()).map((row) => Number(row.channel_id));
+
       for (let channel = 1; channel <= 5; channel += 1) await post(channel);
       await waitFor(async () => (await archived()).length === 5, 20_000, 'the first events');
 
@@ -257,9 +263,7 @@ describe('hikhub on a Redis Cluster through a master failover', () => {
       }, 30_000, 'events posted after the failover');
       expect(await world.queue.getJobCounts('failed')).toEqual({ failed: 0 });
     } finally {
-      await ingest.stop();
-      await archiver.stop();
-      await world.teardown();
+      for (const stop of stops) await stop(); // also what started before a failed start
     }
   }, 120_000);
 });

@@ -27,11 +27,14 @@ describe('hikhub behind Redis Sentinel', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await ingest?.stop();
-    await archiver?.stop();
-    await world?.teardown();
-    await sentinel?.stop();
-  });
+    try {
+      await ingest?.stop();
+      await archiver?.stop();
+      await world?.teardown();
+    } finally {
+      await sentinel?.stop(); // whatever failed above, its processes are stopped
+    }
+  }, 60_000);
 
   /** Posts one event until it is acknowledged; returns how many 503s it took. */
   async function postUntilAcknowledged(count: number): Promise<number> {
