@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isHashTaggedPrefix, isValidKeyPrefix } from '../redis/key-layout.js';
 import { parseRedisUrl, redisModeOf } from '../redis/redis-target.js';
+import { redactUrl } from './redact-url.js';
 
 /**
  * Every setting hikhub reads from the environment, validated once at boot.
@@ -236,7 +237,9 @@ export function loadEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEn
     ...(result.success ? [] : result.error.issues.map((issue) => {
       const key = issue.path.join('.') || '(root)';
       const value = typeof issue.path[0] === 'string' ? cleaned[issue.path[0]] : undefined;
-      return `${key}: ${issue.message}${value !== undefined && !/PASSWORD|TOKEN|SECRET|KEY/.test(key) ? ` (got ${JSON.stringify(value)})` : ''}`;
+      // A URL's password never reaches the log (REDIS_URL, DATABASE_URL carry credentials).
+      const shown = value !== undefined && /_URL$/.test(key) ? redactUrl(value) : value;
+      return `${key}: ${issue.message}${shown !== undefined && !/PASSWORD|TOKEN|SECRET|KEY/.test(key) ? ` (got ${JSON.stringify(shown)})` : ''}`;
     })),
     ...crossKeyProblems(schema, cleaned),
   ];

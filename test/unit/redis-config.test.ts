@@ -98,8 +98,11 @@ describe('QUEUE_PREFIX and the cluster rule', () => {
     expect(() => loadEnv(migrateEnvSchema, { REDIS_URL: 'redis+cluster://a:7000' })).not.toThrow();
   });
 
-  it('lists a bad REDIS_URL with its reason', () => {
+  it('lists a bad REDIS_URL with its reason, never with its password', () => {
     expect(problemsOf({ REDIS_URL: 'redis+sentinel://s1:26379' }).join('\n')).toMatch(/REDIS_URL: a sentinel URL names the master/);
+    const shown = problemsOf({ REDIS_URL: 'redis+cluster://app:hunter2@a:1/0' }).join('\n');
+    expect(shown).toMatch(/REDIS_URL: a cluster URL takes no path .*app:\*\*\*@a:1/);
+    expect(shown).not.toContain('hunter2');
   });
 });
 
