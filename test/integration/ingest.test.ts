@@ -100,11 +100,12 @@ describe('ingest against the real Redis', () => {
       expect(envelope.path).toBe(`/batch/${n}`);
       expect((await readBody(redis, envelope.body.key, envelope.body.chunks)).equals(bodies[n]!)).toBe(true);
     }
-    const batches = [...carriers.values()].filter((job) => job.name === 'event.archive-batch');
-    // Concurrent requests share a transaction, and its events one job (up to EVENT_BATCH_MAX_EVENTS each).
-    expect(batches.length).toBeGreaterThan(0);
-    expect(carriers.size).toBeLessThan(bodies.length);
+    // Requests that overlap share a transaction, and its events one job (up to EVENT_BATCH_MAX_EVENTS
+    // each); how many overlap depends on timing (event-writer.test.ts batches deterministically).
+    // Every acknowledged event is in exactly one job, and every job is one of theirs.
     expect(await jobCount()).toBe(before + carriers.size);
+    const carried = [...carriers.values()].flatMap((job) => (job.name === 'event.archive-batch' ? (job.data as { events: { id: string }[] }).events.map((event) => event.id) : [job.id!]));
+    expect(carried.sort()).toEqual(responses.map((response) => response!.headers['x-event-id']!).sort());
     for (const job of carriers.values()) {
       const payload = jobDefinition(job.name as 'event.archive' | 'event.archive-batch').schema.parse(job.data);
       if ('events' in payload) {
