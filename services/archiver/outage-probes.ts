@@ -16,7 +16,13 @@ export function createOutageProbes(db: Db, dataDir: string): OutageProbes {
   const payload = Buffer.alloc(PROBE_BYTES, 0x5a);
   return {
     postgres: async () => {
-      await sql`select 1`.execute(db);
+      // A pooled connection whose backend was killed (a blip) fails once and leaves the pool:
+      // only a second failure, on a fresh connection, says Postgres itself is away.
+      try {
+        await sql`select 1`.execute(db);
+      } catch {
+        await sql`select 1`.execute(db);
+      }
     },
     pictures: async () => {
       await mkdir(dataDir, { recursive: true });
