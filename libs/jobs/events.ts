@@ -43,34 +43,35 @@ export const EVENT_BATCH_MAX_EVENTS = 64;
 /** A batch job's id: its first event's (unique) id, marked so it never collides with an event's own job. */
 export const eventBatchJobId = (firstEventId: string) => `batch__${firstEventId}`;
 
+/**
+ * Attempts and backoff of an archive job, single or batch. For the job's own errors: an outage of
+ * Postgres or DATA_DIR spends none (the archiver holds its jobs, services/archiver/outage-guard.ts),
+ * nor does a killed archiver (crash-quarantine.ts).
+ */
+const ARCHIVE_RETRY_POLICY = {
+  options: {
+    attempts: 25,
+    backoff: { type: FULL_JITTER_BACKOFF, delay: 1_000 },
+    removeOnComplete: { count: 1_000 },
+    removeOnFail: { count: 10_000 },
+  },
+  backoff: { baseMs: 1_000, capMs: 5 * 60_000 },
+} satisfies Pick<JobDefinition, 'options' | 'backoff'>;
+
 /** Jobs on the events queue: one per POST a device made (or per batch of them), and re-runs of quarantined payloads. */
 export const eventJobs = {
   'event.archive': {
     queue: EVENTS_QUEUE,
     version: RAW_EVENT_VERSION,
     schema: rawEventV1Schema,
-    options: {
-      // For the job's own errors: an outage of Postgres or DATA_DIR spends none (the archiver holds
-      // its jobs, services/archiver/outage-guard.ts), nor does a killed archiver (crash-quarantine.ts).
-      attempts: 25,
-      backoff: { type: FULL_JITTER_BACKOFF, delay: 1_000 },
-      removeOnComplete: { count: 1_000 },
-      removeOnFail: { count: 10_000 },
-    },
-    backoff: { baseMs: 1_000, capMs: 5 * 60_000 },
+    ...ARCHIVE_RETRY_POLICY,
   },
   'event.archive-batch': {
     queue: EVENTS_QUEUE,
     version: EVENT_BATCH_VERSION,
     schema: eventArchiveBatchV1Schema,
     // As event.archive: an event that fails on its own is split out into an event.archive job (services/archiver/archive-batch.ts).
-    options: {
-      attempts: 25,
-      backoff: { type: FULL_JITTER_BACKOFF, delay: 1_000 },
-      removeOnComplete: { count: 1_000 },
-      removeOnFail: { count: 10_000 },
-    },
-    backoff: { baseMs: 1_000, capMs: 5 * 60_000 },
+    ...ARCHIVE_RETRY_POLICY,
   },
   'event.reprocess-quarantined': {
     queue: EVENTS_QUEUE,
