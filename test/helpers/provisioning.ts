@@ -48,13 +48,15 @@ export async function createProvisioningWorld(label: string, redisUrl = TEST_RED
     prefix: isolation.prefix,
     /** Waits until the job reaches a final state and returns it. */
     async finished(jobId: string, timeoutMs = 30_000): Promise<Job> {
-      let job: Job | undefined;
       await waitFor(async () => {
-        job = await queue.getJob(jobId);
-        const state = job ? await job.getState() : 'missing';
+        const state = await queue.getJobState(jobId);
         return state === 'completed' || state === 'failed';
       }, timeoutMs, `job ${jobId} to finish`);
-      return job!;
+      // Read after the state is final: a job read first could still be active (no return value yet)
+      // when the state read that follows already says completed.
+      const job = await queue.getJob(jobId);
+      if (!job) throw new Error(`job ${jobId} finished but is gone`);
+      return job;
     },
     teardown: async () => {
       await queue.close();
