@@ -5,7 +5,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
-import { uuidV7 } from '../libs/ids/uuid-v7.js';
 import { deleteBody, readBody } from '../libs/jobs/body-store.js';
 import { EVENTS_QUEUE } from '../libs/jobs/events.js';
 import { createQueue } from '../libs/jobs/queues.js';
@@ -15,7 +14,7 @@ import { createEventWriter } from '../services/ingest/event-writer.js';
 import { createTestDatabaseUrl } from '../test/helpers/database.js';
 import { freePort } from '../test/helpers/redis-server.js';
 import { ServiceProcess } from '../test/helpers/service-process.js';
-import { FACE_CONTENT_TYPE, faceEventBody, MOTION_CONTENT_TYPE, motionEventBody } from './payloads.js';
+import { benchRequestRecord, FACE_CONTENT_TYPE, faceEventBody, MOTION_CONTENT_TYPE, motionEventBody } from './payloads.js';
 import { progress, scrapeMetricSum, type Resources } from './support.js';
 
 export interface ConsumerRun {
@@ -80,19 +79,7 @@ export async function fillQueue(redisUrl: string, events: number, payload: Archi
     const writer = async () => {
       while (next < events) {
         const body = PAYLOADS[payload].body(++next);
-        const receivedAt = new Date();
-        await write(
-          {
-            id: uuidV7(receivedAt.getTime()),
-            receivedAt: receivedAt.toISOString(),
-            remoteAddress: '192.168.15.133',
-            method: 'POST',
-            path: '/event/notification',
-            query: '',
-            headers: { 'content-type': PAYLOADS[payload].contentType, 'content-length': String(body.length), host: '192.168.15.4:8090', 'user-agent': 'hikhub-bench' },
-          },
-          body,
-        );
+        await write(benchRequestRecord(PAYLOADS[payload].contentType, body), body);
       }
     };
     // As many writers as the ingest has busy devices (64 cameras): concurrent writes share a

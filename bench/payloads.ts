@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { uuidV7 } from '../libs/ids/uuid-v7.js';
+import type { RequestRecord } from '../services/ingest/event-writer.js';
 import { fixturesDir } from '../test/helpers/fixtures.js';
 
 /** The three body sizes the issue's Redis budget is stated for (the same ones test/integration/redis-memory checks). */
@@ -185,4 +187,18 @@ export function faceEventBody(serialNo = 42, totalBytes = FACE_EVENT_BYTES): Buf
     jpegLikeBytes(pictureBytes),
     Buffer.from(trailer),
   ]);
+}
+
+/** The request record the ingest would make for a face terminal's POST of `body`, for benches that call its event writer directly. */
+export function benchRequestRecord(contentType: string, body: Buffer): RequestRecord {
+  const receivedAt = new Date();
+  return {
+    id: uuidV7(receivedAt.getTime()),
+    receivedAt: receivedAt.toISOString(),
+    remoteAddress: '192.168.15.133',
+    method: 'POST',
+    path: '/event/notification',
+    query: '',
+    headers: { 'content-type': contentType, 'content-length': String(body.length), host: '192.168.15.4:8090', 'user-agent': 'hikhub-bench' },
+  };
 }

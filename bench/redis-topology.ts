@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import type { Queue } from 'bullmq';
-import { uuidV7 } from '../libs/ids/uuid-v7.js';
 import { EVENTS_QUEUE } from '../libs/jobs/events.js';
 import { createQueue } from '../libs/jobs/queues.js';
 import { createRedisConnection, waitUntilReady, type RedisClient } from '../libs/redis/connection.js';
@@ -8,7 +7,7 @@ import { createEventWriter } from '../services/ingest/event-writer.js';
 import { PrivateRedisCluster } from '../test/helpers/redis-cluster.js';
 import { PrivateRedis } from '../test/helpers/redis-server.js';
 import { PrivateSentinel } from '../test/helpers/redis-sentinel.js';
-import { FACE_CONTENT_TYPE, faceEventBody, MOTION_CONTENT_TYPE, motionEventBody } from './payloads.js';
+import { benchRequestRecord, FACE_CONTENT_TYPE, faceEventBody, MOTION_CONTENT_TYPE, motionEventBody } from './payloads.js';
 import { fmt, formatTable, progress } from './support.js';
 
 /**
@@ -71,34 +70,13 @@ async function writeEvents(shards: Shard[], payload: Payload, events: number, co
     while (next < events) {
       const n = ++next;
       const body = PAYLOADS[payload].body(n);
-      const receivedAt = new Date();
-      await shards[n % shards.length]!.write(
-        {
-          id: uuidV7(receivedAt.getTime()),
-          receivedAt: receivedAt.toISOString(),
-          remoteAddress: '192.168.15.133',
-          method: 'POST',
-          path: '/event/notification',
-          query: '',
-          headers: { 'content-type': PAYLOADS[payload].contentType, 'content-length': String(body.length), 'user-agent': 'hikhub-bench' },
-        },
-        body,
-      );
+      await shards[n % shards.length]!.write(benchRequestRecord(PAYLOADS[payload].contentType, body), body);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, writer));
   return events / ((performance.now() - started) / 1000);
 }
 
-/** A hash-tagged prefix whose slot lives on the master at `port`. */
-async function prefixOnMaster(cluster: RedisClient, port: number, label: string): Promise<string> {
-  const slots = (await cluster.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-  for (let n = 0; ; n += 1) {
-    const prefix = `{bench-${label}-${n}}`;
-    const slot = (await cluster.call('CLUSTER', 'KEYSLOT', prefix)) as number;
-    if (slots.some(([from, to, owner]) => slot >= from && slot <= to && owner[1] === port)) return prefix;
-  }
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -107,10 +85,7 @@ export async function benchRedisTopology(options: { events: number; concurrency:
   const cluster = await PrivateRedisCluster.start(3);
   const sentinel = await PrivateSentinel.start();
   try {
-    const probe = createRedisConnection(cluster.url, 'worker', 'hikhub-bench-topology-probe');
-    await waitUntilReady(probe, 10_000);
-    const threePrefixes = await Promise.all(cluster.nodes.map((node, index) => prefixOnMaster(probe, node.port, `shard${index}`)));
-    probe.disconnect();
+    const threePrefixes = await Promise.all(cluster.nodes.map((node, index) => cluster.prefixOnMaster(node.port, `bench-shard${index}`)));
     const topologies: { name: string; url: string; prefixes: string[] }[] = [
       { name: 'one Redis (floor)', url: single.url, prefixes: ['bench'] },
       { name: 'Redis Cluster, 1 shard {prefix}', url: cluster.url, prefixes: [threePrefixes[0]!] },

@@ -68,6 +68,14 @@ export class PrivateRedisCluster {
     }
   }
 
+  /** A hash-tagged prefix `{<label>-<n>}` whose slot the master at `port` serves: puts a queue on a chosen master. */
+  async prefixOnMaster(port: number, label: string): Promise<string> {
+    for (let n = 0; ; n += 1) {
+      const prefix = `{${label}-${n}}`;
+      if ((await this.masterOf(prefix)).port === port) return prefix;
+    }
+  }
+
   /** kill -9 of one node (by pid); `waitUntilHealthy` then waits for its replica to take over. */
   async kill(node: PrivateRedis): Promise<void> {
     await node.kill();

@@ -52,14 +52,9 @@ describe('hikhub on a 3-master Redis Cluster', () => {
   }, 30_000);
 
   /** A hash-tagged prefix whose slot lives on master `index` (by port order), so each master gets used. */
-  async function prefixOnMaster(index: number, label: string): Promise<string> {
+  function prefixOnMaster(index: number, label: string): Promise<string> {
     const port = [...cluster.nodes].sort((a, b) => a.port - b.port)[index]!.port;
-    const slots = await redis.cluster('SLOTS');
-    for (let n = 0; ; n += 1) {
-      const prefix = `{hikhub-${label}-${n}}`;
-      const slot = (await redis.cluster('KEYSLOT', prefix)) as number;
-      if (slots.some(([from, to, owner]) => slot >= from && slot <= to && owner?.[1] === port)) return prefix;
-    }
+    return cluster.prefixOnMaster(port, `hikhub-${label}`);
   }
 
   it('ingest writes events and the archiver archives them, end to end', async () => {
