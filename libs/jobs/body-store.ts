@@ -24,13 +24,20 @@ export function splitBody(body: Buffer): Buffer[] {
   return chunks;
 }
 
+/** A body's hash fields (chunk index → chunk, and the batch job carrying it, if any) and its chunk count: the one place the layout is built. */
+export function bodyHashFields(body: Buffer, batchJobId?: string): { fields: Record<string, Buffer | string>; chunks: number } {
+  const chunks = splitBody(body);
+  const fields: Record<string, Buffer | string> = {};
+  for (let index = 0; index < chunks.length; index++) fields[index] = chunks[index]!;
+  if (batchJobId !== undefined) fields[BODY_JOB_FIELD] = batchJobId;
+  return { fields, chunks: chunks.length };
+}
+
 /** Stores the body; returns the chunk count the reader needs. */
 export async function writeBody(redis: RedisClient, key: string, body: Buffer): Promise<number> {
-  const chunks = splitBody(body);
-  const args: (string | Buffer)[] = [];
-  chunks.forEach((chunk, index) => args.push(String(index), chunk));
-  await redis.hset(key, ...args);
-  return chunks.length;
+  const { fields, chunks } = bodyHashFields(body);
+  await redis.hset(key, fields);
+  return chunks;
 }
 
 export class BodyMissingError extends Error {

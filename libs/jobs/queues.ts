@@ -12,6 +12,13 @@ export function createQueue(name: string, connection: RedisClient, prefix: strin
   return queue;
 }
 
+/** The contract's definition of `name`, refusing a queue the job does not belong on. */
+export function definitionOnQueue<N extends JobName>(queue: Queue, name: N) {
+  const definition = jobDefinition(name);
+  if (definition.queue !== queue.name) throw new Error(`job ${name} belongs on queue ${definition.queue}, not ${queue.name}`);
+  return definition;
+}
+
 /** Validate against the contract, then add with the job's default options. */
 export async function addJob<N extends JobName>(
   queue: Queue,
@@ -19,16 +26,14 @@ export async function addJob<N extends JobName>(
   payload: JobPayload<N>,
   options: { jobId?: string; priority?: number; delay?: number } = {},
 ): Promise<Job> {
-  const definition = jobDefinition(name);
-  if (definition.queue !== queue.name) throw new Error(`job ${name} belongs on queue ${definition.queue}, not ${queue.name}`);
+  const definition = definitionOnQueue(queue, name);
   const data = definition.schema.parse(payload);
   return queue.add(name, data, { ...definition.options, ...options });
 }
 
 /** Several jobs of one name in one round trip (BullMQ's addBulk: one MULTI), each validated against the contract. */
 export async function addJobs<N extends JobName>(queue: Queue, name: N, entries: { payload: JobPayload<N>; jobId: string }[]): Promise<Job[]> {
-  const definition = jobDefinition(name);
-  if (definition.queue !== queue.name) throw new Error(`job ${name} belongs on queue ${definition.queue}, not ${queue.name}`);
+  const definition = definitionOnQueue(queue, name);
   return queue.addBulk(entries.map(({ payload, jobId }) => ({ name, data: definition.schema.parse(payload), opts: { ...definition.options, jobId } })));
 }
 

@@ -1,6 +1,7 @@
 import { Job, type Queue } from 'bullmq';
-import { BODY_JOB_FIELD, bodyKey, splitBody } from '../../libs/jobs/body-store.js';
-import { jobDefinition, type JobPayload } from '../../libs/jobs/catalog.js';
+import { bodyHashFields, bodyKey } from '../../libs/jobs/body-store.js';
+import type { JobPayload } from '../../libs/jobs/catalog.js';
+import { definitionOnQueue } from '../../libs/jobs/queues.js';
 import { EVENT_BATCH_MAX_EVENTS, EVENT_BATCH_VERSION, eventBatchJobId } from '../../libs/jobs/events.js';
 import { RAW_EVENT_VERSION, type RawEvent } from '../../libs/jobs/raw-event.js';
 import { TimeoutError, withTimeout, type RedisClient } from '../../libs/redis/connection.js';
@@ -45,9 +46,8 @@ interface Pending {
  */
 export function createEventWriter(options: { redis: RedisClient; queue: Queue; prefix: string; timeoutMs: number }) {
   const { redis, queue, prefix, timeoutMs } = options;
-  const single = jobDefinition(SINGLE);
-  const batchDefinition = jobDefinition(BATCH);
-  if (single.queue !== queue.name) throw new Error(`job ${SINGLE} belongs on queue ${single.queue}, not ${queue.name}`);
+  const single = definitionOnQueue(queue, SINGLE);
+  const batchDefinition = definitionOnQueue(queue, BATCH);
   let pending: Pending[] = [];
   let writing = false;
 
@@ -127,13 +127,10 @@ export function createEventWriter(options: { redis: RedisClient; queue: Queue; p
   /** Queues one body's HSET on the transaction; returns the event's payload (its body ref). */
   function queueBody(multi: Parameters<Job['addJob']>[0], record: RequestRecord, body: Buffer, batchJobId: string | undefined): RawEvent {
     const key = bodyKey(prefix, record.id);
-    const chunks = splitBody(body);
-    const fields: Record<string, Buffer | string> = {};
-    for (let index = 0; index < chunks.length; index++) fields[index] = chunks[index]!;
-    if (batchJobId !== undefined) fields[BODY_JOB_FIELD] = batchJobId;
+    const { fields, chunks } = bodyHashFields(body, batchJobId);
     // Binary chunks: ioredis takes Buffers, BullMQ's transaction type only names strings (and types the queued call as a promise).
     void multi.hset(key, fields as unknown as Record<string, string>);
-    return { v: RAW_EVENT_VERSION, ...record, body: { key, bytes: body.length, chunks: chunks.length } };
+    return { v: RAW_EVENT_VERSION, ...record, body: { key, bytes: body.length, chunks } };
   }
 
   return function writeEvent(record: RequestRecord, body: Buffer): Promise<void> {
