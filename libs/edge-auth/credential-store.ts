@@ -39,7 +39,7 @@ export class EdgeCredentialStore {
 
   constructor(
     /** The edge's connection (the Digest replay guard shares it). */
-    readonly redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: { cacheMs?: number; realm?: string } = {},
   ) {

@@ -1,4 +1,4 @@
-import { isIssuedPathToken, looksLikePathToken } from './path-token.js';
+import { isIssuedPathToken, looksLikePathToken, PATH_TOKEN_PREFIX } from './path-token.js';
 
 /**
  * Path tokens out of what is recorded, and the token a request authenticates with. Pure: the
@@ -13,13 +13,13 @@ import { isIssuedPathToken, looksLikePathToken } from './path-token.js';
 export const REDACTED_TOKEN = ':token';
 
 /** Anything that starts like an issued token (prefix + at least 16 characters), wherever it is. */
-const ISSUED_LIKE = /hkp_[A-Za-z0-9]{16,}/gi;
+const ISSUED_LIKE = new RegExp(`${PATH_TOKEN_PREFIX}[A-Za-z0-9]{16,}`, 'gi');
 /**
  * A run of 32+ token characters (the older base64url form is 43): a whole path segment, a part
  * of one (`<token>.xml`), a query value. Greedy, so the whole run goes.
  */
 const TOKEN_SHAPED_RUN = /[A-Za-z0-9_-]{32,}/g;
-const ISSUED_CANDIDATE = /hkp_[A-Za-z0-9]+/g;
+const ISSUED_CANDIDATE = new RegExp(`${PATH_TOKEN_PREFIX}[A-Za-z0-9]+`, 'g');
 const ESCAPE = /%([0-9A-Fa-f]{2})/g;
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
 

@@ -73,17 +73,16 @@ export function createEdgeGuard(options: {
   limiter: RedisRateLimiter;
   metrics: IngestMetrics;
   logger: Logger;
-  /** Used nonce counts, shared by every replica; by default on the credential store's connection. */
-  replays?: NonceReplayGuard;
+  /** Used nonce counts, shared by every replica. */
+  replays: NonceReplayGuard;
 }) {
-  const { settings, store, limiter, metrics, logger } = options;
+  const { settings, store, limiter, replays, metrics, logger } = options;
   const modes = edgeModes(settings);
   const pathAllowed = createPathMatcher(settings.INGEST_ALLOWED_PATHS);
   const addressAllowed = settings.INGEST_ALLOWED_CIDRS.length ? createAddressMatcher(settings.INGEST_ALLOWED_CIDRS) : () => true;
   const realm = settings.INGEST_DIGEST_REALM;
   const lifetimeMs = settings.INGEST_NONCE_LIFETIME_S * 1000;
   const nonces = modes.digest ? new NonceIssuer(settings.INGEST_NONCE_SECRET ?? '', lifetimeMs) : null;
-  const replays = options.replays ?? new NonceReplayGuard(store.redis, settings.QUEUE_PREFIX);
   const shared =
     settings.INGEST_DIGEST_USERNAME !== undefined && settings.INGEST_DIGEST_PASSWORD !== undefined
       ? { username: settings.INGEST_DIGEST_USERNAME, ha1: digestHa1(settings.INGEST_DIGEST_USERNAME, realm, settings.INGEST_DIGEST_PASSWORD) }

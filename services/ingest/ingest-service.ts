@@ -14,6 +14,7 @@ import { BodyRateGuard } from './body-rate-guard.js';
 import { BodySlots } from './body-slots.js';
 import { createAddressMatcher } from '../../libs/edge-auth/address-list.js';
 import { EdgeCredentialStore } from '../../libs/edge-auth/credential-store.js';
+import { NonceReplayGuard } from '../../libs/edge-auth/nonce-replay-guard.js';
 import { RedisRateLimiter } from '../../libs/edge-auth/rate-limiter.js';
 import { createClientAddressResolver, normalizeAddress } from './client-address.js';
 import { checkEdgeConfig } from './edge-config.js';
@@ -61,6 +62,7 @@ export async function startIngest(env: IngestEnv, logger: Logger): Promise<Runni
       settings: env,
       store: new EdgeCredentialStore(redis, env.QUEUE_PREFIX, { cacheMs: env.INGEST_CREDENTIAL_CACHE_MS, realm: env.INGEST_DIGEST_REALM }),
       limiter: new RedisRateLimiter(redis, Math.min(100, env.INGEST_ENQUEUE_TIMEOUT_MS)),
+      replays: new NonceReplayGuard(redis, env.QUEUE_PREFIX),
       metrics,
       logger,
     }),
