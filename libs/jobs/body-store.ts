@@ -61,13 +61,13 @@ export async function readBody(redis: RedisClient, key: string, chunkCount: numb
  */
 export const BODY_JOB_FIELD = 'job';
 
-/** A stored body as the orphan sweep sees it (no job at hand): its chunks in order and its batch job, if any; null once it is gone. */
-export async function readStoredBody(redis: RedisClient, key: string): Promise<{ body: Buffer; jobId: string | undefined } | null> {
+/** A stored body as the orphan sweep sees it (no job at hand, so no chunk count): its chunks in order; null once it is gone. */
+export async function readStoredBody(redis: RedisClient, key: string): Promise<Buffer | null> {
   const fields = await redis.hgetallBuffer(key);
   const names = Object.keys(fields);
   if (names.length === 0) return null;
   const chunkIndexes = names.filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
-  return { body: Buffer.concat(chunkIndexes.map((index) => fields[String(index)]!)), jobId: fields[BODY_JOB_FIELD]?.toString() };
+  return Buffer.concat(chunkIndexes.map((index) => fields[String(index)]!));
 }
 
 export async function deleteBody(redis: RedisClient, key: string): Promise<void> {

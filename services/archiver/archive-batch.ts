@@ -49,7 +49,13 @@ export function createBatchHandler(deps: {
   const splitOut = async (events: RawEvent[], reason: SplitReason, context: JobContext): Promise<number> => {
     let pending = events;
     if (!isFirstRun(context)) {
-      const exists = await Promise.all(events.map((raw) => redis.exists(raw.body.key)));
+      // One round trip for the batch (its body keys share the prefix's hash tag, so one slot on a cluster too).
+      const pipeline = redis.pipeline();
+      for (const raw of events) pipeline.exists(raw.body.key);
+      const exists = ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+        if (error) throw error;
+        return reply;
+      });
       pending = events.filter((_, index) => exists[index] === 1);
       const done = events.filter((_, index) => exists[index] !== 1);
       if (done.length > 0) logger.info({ jobId: context.jobId, eventIds: done.map((raw) => raw.id) }, 'batch run again: events whose body is gone were finished by an earlier run');

@@ -108,7 +108,7 @@ export function startArchiver(env: ArchiverEnv, logger: Logger): Promise<Running
     scope.onStop('outage probes', () => circuit.stop());
     scope.readyWhen(() => !circuit.isOpen());
     const heldDuringOutages = createOutageGuard({ circuit, queue, holdMs: OUTAGE_HOLD_MS, registry, logger });
-    const poison = createCrashQuarantine({ db, redis, quarantine: archiveDependencies.quarantine, maxStalls: env.ARCHIVER_MAX_STALLS, metrics, logger });
+    const poison = createCrashQuarantine({ db, redis, quarantine: archiveDependencies.quarantine, bodies: archiveDependencies.bodies, maxStalls: env.ARCHIVER_MAX_STALLS, metrics, logger });
 
     const worker = startServiceWorker(scope, {
       queue: EVENTS_QUEUE,

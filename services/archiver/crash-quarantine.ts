@@ -1,10 +1,11 @@
 import type { Db } from '../../libs/db/database.js';
-import { BodyMissingError, deleteBody, readBody } from '../../libs/jobs/body-store.js';
+import { BodyMissingError, readBody } from '../../libs/jobs/body-store.js';
 import type { JobContext } from '../../libs/jobs/queues.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
 import type { Logger } from '../../libs/logger/logger.js';
 import type { RedisClient } from '../../libs/redis/connection.js';
 import type { ArchiveOutcome, ArchiverMetrics } from './metrics.js';
+import type { BodyCleanup } from './body-cleanup.js';
 import type { Quarantine } from './quarantine.js';
 
 /** The quarantine reason code of a payload the archiver died on, again and again. */
@@ -22,6 +23,7 @@ export function createCrashQuarantine(deps: {
   db: Db;
   redis: RedisClient;
   quarantine: Quarantine;
+  bodies: BodyCleanup;
   maxStalls: number;
   metrics: ArchiverMetrics;
   logger: Logger;
@@ -46,7 +48,7 @@ export function createCrashQuarantine(deps: {
         metrics.parseFailures.inc({ code: CRASHES_ARCHIVER });
         metrics.events.inc({ outcome: 'quarantined', family: 'unknown' });
         logger.error({ eventId: raw.id, stalls }, 'event quarantined: the archiver keeps dying while handling it');
-        await deleteBody(redis, raw.body.key);
+        await deps.bodies.remove(raw.body.key);
         return { outcome: 'quarantined' };
       };
     },

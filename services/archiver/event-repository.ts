@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../libs/db/database.js';
+import { isDataException } from '../../libs/db/pg-safe.js';
 import type { HikvisionEvent } from '../../libs/hikvision/event-model.js';
 import { resolveDeviceTime } from '../../libs/hikvision/device-time.js';
 import type { RawEvent } from '../../libs/jobs/raw-event.js';
@@ -104,9 +105,10 @@ async function insertBatch(db: Db, rows: EventToInsert[]): Promise<(InsertResult
   return results as InsertResult[];
 }
 
+/** A data exception (class 22) or an integrity violation (class 23): one row's fault, so its batch is retried row by row. */
 function isRowProblem(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  return isDataException(error) || (typeof code === 'string' && code.startsWith('23'));
 }
 
 /**

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { writeFileAtomic } from '../../libs/files/atomic-write.js';
 import { uuidV7Time } from '../../libs/ids/uuid-v7.js';
-import { readStoredBody } from '../../libs/jobs/body-store.js';
+import { BODY_JOB_FIELD, readStoredBody } from '../../libs/jobs/body-store.js';
 import type { RedisClient } from '../../libs/redis/connection.js';
 import { keyLayout } from '../../libs/redis/key-layout.js';
 import { scanKeys } from '../../libs/redis/keys.js';
@@ -37,11 +37,12 @@ export function createOrphanBodySweeper(options: {
         const createdAt = uuidV7Time(id);
         if (createdAt === null || now - createdAt < minAgeMs) continue;
         if (await queue.getJob(id)) continue;
-        const stored = await readStoredBody(redis, key);
-        if (stored === null) continue;
         // Written in a batch: its batch job carries it (or, once split out, a job with the event's own id, checked above).
-        if (stored.jobId !== undefined && (await queue.getJob(stored.jobId))) continue;
-        const { body } = stored;
+        // Asked before the body is read, so a live backlog's bodies are not loaded on every sweep.
+        const batchJobId = await redis.hget(key, BODY_JOB_FIELD);
+        if (batchJobId !== null && (await queue.getJob(batchJobId))) continue;
+        const body = await readStoredBody(redis, key);
+        if (body === null) continue;
         await writeFileAtomic(join(dataDir, 'quarantine', 'orphans', `${id}.bin`), body);
         await redis.unlink(key);
         counter.inc();
