@@ -10,7 +10,7 @@ import { isIssuedPathToken, looksLikePathToken, PATH_TOKEN_PREFIX } from './path
  * path's structure does not change.
  */
 
-export const REDACTED_TOKEN = ':token';
+const REDACTED_TOKEN = ':token';
 
 /** Anything that starts like an issued token (prefix + at least 16 characters), wherever it is. */
 const ISSUED_LIKE = new RegExp(`${PATH_TOKEN_PREFIX}[A-Za-z0-9]{16,}`, 'gi');

@@ -5,7 +5,7 @@ import type { Logger } from '../logger/logger.js';
 import type { ServiceScope } from './service-scope.js';
 
 /** No attempt left, or a failure no retry can fix: the job is parked in `failed`. */
-export function isFinalFailure(job: Job, error: Error): boolean {
+function isFinalFailure(job: Job, error: Error): boolean {
   return job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
 }
 

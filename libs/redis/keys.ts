@@ -6,7 +6,7 @@ import { keyLayout } from './key-layout.js';
  * Every key matching a pattern, in SCAN batches (never KEYS, which blocks Redis). SCAN walks one
  * server only, so on a cluster every master is walked in turn; each batch says which node holds it.
  */
-export async function* scanKeysByNode(redis: RedisClient, pattern: string): AsyncGenerator<{ node: Redis; keys: string[] }> {
+async function* scanKeysByNode(redis: RedisClient, pattern: string): AsyncGenerator<{ node: Redis; keys: string[] }> {
   // A cluster knows its masters only once the slots are loaded: an empty list would look like "no keys".
   if (isCluster(redis) && !(await waitUntilReady(redis, 5_000))) throw new Error('Redis Cluster is not ready: cannot list its masters');
   for (const node of primaryNodes(redis)) {

@@ -11,7 +11,7 @@
  * Pure parsing (no ioredis): env.ts validates with it at boot, connection.ts connects with it.
  */
 
-export interface HostPort {
+interface HostPort {
   host: string;
   port: number;
 }
@@ -27,7 +27,7 @@ export type RedisTarget =
   | ({ mode: 'cluster'; nodes: HostPort[] } & Auth)
   | ({ mode: 'sentinel'; sentinels: HostPort[]; name: string; db: number; sentinelPassword?: string } & Auth);
 
-export type RedisMode = RedisTarget['mode'];
+type RedisMode = RedisTarget['mode'];
 
 const SCHEMES: Record<string, { mode: RedisMode; tls: boolean }> = {
   'redis:': { mode: 'standalone', tls: false },
@@ -38,9 +38,9 @@ const SCHEMES: Record<string, { mode: RedisMode; tls: boolean }> = {
   'rediss+sentinel:': { mode: 'sentinel', tls: true },
 };
 
-export const REDIS_URL_SCHEMES = Object.keys(SCHEMES).map((scheme) => `${scheme}//`);
+const REDIS_URL_SCHEMES = Object.keys(SCHEMES).map((scheme) => `${scheme}//`);
 
-export class RedisUrlError extends Error {
+class RedisUrlError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'RedisUrlError';

@@ -44,7 +44,7 @@ export type StatusClass = (typeof STATUS_CLASSES)[number];
  * What every device POST counts, kept as plain numbers on the hot path and handed to prom-client
  * only when /metrics is scraped (a labelled prom-client increment hashes its labels each time).
  */
-export interface IngestTally {
+interface IngestTally {
   requests: Record<StatusClass, number>;
   receivedBytes: number;
   queuedEvents: number;
